@@ -1,0 +1,131 @@
+"""Predictions JSONL: read and validate (errors name the line), write, and atomic JSON output.
+
+One UTF-8 JSON object per line::
+
+    {"id": str, "task": "asr"|"ssum"|"tsum"|"dialect"|"emotion", "prediction": str, "reference": str}
+
+plus optional fields kept as they are (e.g. ``"dialect"`` for per-dialect ASR WER,
+``"raw_prediction"``). Blank lines are skipped.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+from aramega_ssum.schema import TASKS
+
+REQUIRED_FIELDS = ("id", "task", "prediction", "reference")
+
+
+class PredictionsError(ValueError):
+    """A predictions file that cannot be scored; the message names the file and line.
+
+    Errors found after reading (e.g. a reference that is not a label) carry `record_id`, so a
+    caller holding the file can name the line with `line_of`.
+    """
+
+    def __init__(self, message: str, *, record_id: str | None = None) -> None:
+        super().__init__(message)
+        self.record_id = record_id
+
+
+def line_of(path: str | os.PathLike, record_id: str) -> int | None:
+    """The line number of the record with `record_id` in a JSONL file, or None."""
+    with open(path, encoding="utf-8-sig") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            try:
+                if json.loads(line).get("id") == record_id:
+                    return lineno
+            except (json.JSONDecodeError, AttributeError):
+                continue
+    return None
+
+
+def _check_record(rec: Any, where: str) -> None:
+    if not isinstance(rec, dict):
+        raise PredictionsError(f"{where}: expected a JSON object, got {type(rec).__name__}")
+    missing = [f for f in REQUIRED_FIELDS if f not in rec]
+    if missing:
+        raise PredictionsError(f"{where}: missing field(s) {', '.join(missing)} (required: {', '.join(REQUIRED_FIELDS)})")
+    for name in REQUIRED_FIELDS:
+        if not isinstance(rec[name], str):
+            raise PredictionsError(f"{where}: field {name!r} must be a string, got {type(rec[name]).__name__}")
+    if rec["task"] not in TASKS:
+        raise PredictionsError(f"{where}: unknown task {rec['task']!r}; expected one of {', '.join(TASKS)}")
+
+
+def _validate(numbered: Iterable[tuple[int, Any]], source: str) -> list[dict]:
+    out, seen = [], {}
+    for lineno, rec in numbered:
+        _check_record(rec, f"{source}:{lineno}")
+        if rec["id"] in seen:
+            raise PredictionsError(f"{source}:{lineno}: duplicate id {rec['id']!r} (first on line {seen[rec['id']]})")
+        seen[rec["id"]] = lineno
+        out.append(rec)
+    if not out:
+        raise PredictionsError(f"{source}: no predictions (empty file)")
+    return out
+
+
+def validate_predictions(records: Iterable[Any], source: str = "<records>") -> list[dict]:
+    """Check in-memory records like a file (record N stands for line N); return them as a list."""
+    return _validate(enumerate(records, start=1), source)
+
+
+def _parse_lines(text: str, path: Path):
+    # split on "\n" only: str.splitlines would also split at U+2028, which JSON strings may hold
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield lineno, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise PredictionsError(f"{path}:{lineno}: malformed JSON ({exc.msg} at column {exc.colno})") from None
+
+
+def read_predictions(path: str | os.PathLike) -> list[dict]:
+    """Read and validate a predictions JSONL file; raise `PredictionsError` naming the line."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PredictionsError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise PredictionsError(f"{path}:{line}: not valid UTF-8") from None
+    return _validate(_parse_lines(text, path), str(path))
+
+
+def write_predictions(path: str | os.PathLike, records: Iterable[dict]) -> Path:
+    """Write records as UTF-8 JSONL (``ensure_ascii=False``), atomically."""
+    body = "".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in records)
+    return _write_text_atomic(Path(path), body)
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any, *, indent: int | None = 2) -> Path:
+    """Write `obj` as UTF-8 JSON to `path` atomically: the file is complete or untouched."""
+    body = json.dumps(obj, ensure_ascii=False, indent=indent, allow_nan=False) + "\n"
+    return _write_text_atomic(Path(path), body)
+
+
+def _write_text_atomic(path: Path, body: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(body)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
