@@ -1,0 +1,156 @@
+"""Consistency checks of a schema-valid results dict: what JSON Schema cannot say.
+
+Each check appends one message per problem, "key.path: what is wrong", to a list.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import logging
+from typing import Any, Iterable
+
+from aramega_ssum.schema import TASKS
+
+logger = logging.getLogger(__name__)
+
+FALLBACK_STRATEGIES = ("uniform", "tpc", "ads", "hybrid")
+LEADERBOARD_SPLIT = "test"
+# Allowed range of each metric (and of both ends of its ci95 interval); None = unbounded.
+METRIC_RANGES = {
+    "wer": (0.0, None), "cer": (0.0, None),
+    "rouge1": (0.0, 1.0), "rouge2": (0.0, 1.0), "rougeL": (0.0, 1.0), "bertscore_f1": (-1.0, 1.0),
+    "accuracy": (0.0, 1.0), "macro_f1": (0.0, 1.0), "invalid_rate": (0.0, 1.0),
+}
+FUTURE_SLACK = dt.timedelta(days=1)
+
+
+def dotted(path: Iterable[Any]) -> str:
+    """A key path as text: metrics.asr.ci95.wer[0]; "(root)" for the document itself."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(root)"
+
+
+def known_strategies() -> tuple[str, ...]:
+    """Strategy names of the aramega_ssum.scheduling registry (the four built-ins if unavailable)."""
+    try:
+        import aramega_ssum.scheduling as scheduling
+    except Exception as exc:  # noqa: BLE001 - any import failure falls back to the documented names
+        logger.debug("aramega_ssum.scheduling not importable (%s); using built-in names", exc)
+        return FALLBACK_STRATEGIES
+    for attr in ("available_strategies", "strategy_names", "list_strategies"):
+        func = getattr(scheduling, attr, None)
+        if callable(func):
+            return tuple(func())
+    for attr in ("STRATEGY_REGISTRY", "STRATEGIES", "REGISTRY"):
+        registry = getattr(scheduling, attr, None)
+        if registry:
+            return tuple(registry)
+    return FALLBACK_STRATEGIES
+
+
+def _in_range(value: float, bounds: tuple[float | None, float | None]) -> bool:
+    lo, hi = bounds
+    return (lo is None or value >= lo) and (hi is None or value <= hi)
+
+
+def _fmt_range(bounds: tuple[float | None, float | None]) -> str:
+    lo, hi = bounds
+    return f">= {lo:g}" if hi is None else f"in {lo:g}..{hi:g}"
+
+
+def check_created_at(data: dict, problems: list[str], now: dt.datetime | None = None) -> None:
+    """created_at is a real UTC date-time and not in the future."""
+    text = data["created_at"].rstrip("Z")
+    try:
+        when = dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc)
+    except ValueError:
+        problems.append(f"created_at: {data['created_at']!r} is not a valid date-time")
+        return
+    now = now or dt.datetime.now(dt.timezone.utc)
+    if when > now + FUTURE_SLACK:
+        problems.append(f"created_at: {data['created_at']} lies in the future")
+
+
+def check_counts(data: dict, problems: list[str]) -> None:
+    """data.n lists exactly the tasks of metrics, with the same counts."""
+    n, metrics = data["data"]["n"], data["metrics"]
+    for task in TASKS:
+        if task in metrics and task not in n:
+            problems.append(f"data.n.{task}: missing; metrics.{task} has n={metrics[task]['n']}")
+        elif task in n and task not in metrics:
+            problems.append(f"metrics.{task}: missing; data.n.{task} says {n[task]} examples were evaluated")
+        elif task in n and n[task] != metrics[task]["n"]:
+            problems.append(f"data.n.{task}: {n[task]} disagrees with metrics.{task}.n = {metrics[task]['n']}")
+    for task in data["breakdown"]:
+        if task not in metrics:
+            problems.append(f"breakdown.{task}: breakdown for a task that has no metrics")
+
+
+def check_intervals(task: str, scores: dict, problems: list[str]) -> None:
+    """Each ci95 interval is ordered, in the metric's range, and belongs to a computed metric."""
+    for metric, bounds in scores["ci95"].items():
+        where = f"metrics.{task}.ci95.{metric}"
+        if scores.get(metric) is None:
+            problems.append(f"{where}: interval given for a metric that is null")
+            continue
+        lo, hi = bounds
+        allowed = METRIC_RANGES[metric]
+        if lo > hi:
+            problems.append(f"{where}: low {lo} is above high {hi}")
+        elif not (_in_range(lo, allowed) and _in_range(hi, allowed)):
+            problems.append(f"{where}: [{lo}, {hi}] must lie {_fmt_range(allowed)}")
+
+
+def check_bertscore(task: str, scores: dict, problems: list[str]) -> None:
+    """bertscore_f1 is null exactly when bertscore_error says why; a number has its interval."""
+    value, error = scores.get("bertscore_f1"), scores.get("bertscore_error")
+    if value is None and not error:
+        problems.append(f"metrics.{task}.bertscore_f1: null without metrics.{task}.bertscore_error saying why")
+    elif value is not None and error is not None:
+        problems.append(f"metrics.{task}.bertscore_error: present although bertscore_f1 = {value}")
+    elif value is not None and "bertscore_f1" not in scores["ci95"]:
+        problems.append(f"metrics.{task}.ci95.bertscore_f1: required key is missing (bertscore_f1 is set)")
+
+
+def check_labels(data: dict, problems: list[str]) -> None:
+    """per_class_f1 only names labels of the task's inventory."""
+    from aramega_ssum.tasks import get_task
+
+    for task, parts in data["breakdown"].items():
+        labels = set(get_task(task).labels)
+        for label in parts.get("per_class_f1", {}):
+            if labels and label not in labels:
+                problems.append(f"breakdown.{task}.per_class_f1.{label}: not a {task} label "
+                                f"({', '.join(get_task(task).labels)})")
+
+
+def check_training(data: dict, problems: list[str]) -> None:
+    """A known strategy; no training time for a zero-shot entry."""
+    training = data["training"]
+    if training is None:
+        if data["efficiency"]["train_wall_s"] not in (None, 0, 0.0):
+            problems.append("efficiency.train_wall_s: set although training is null (zero-shot entry)")
+        return
+    names = known_strategies()
+    if training["strategy"] not in names:
+        close = difflib.get_close_matches(training["strategy"], names, n=1, cutoff=0.5)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        problems.append(f"training.strategy: unknown strategy {training['strategy']!r}; {hint}"
+                        f"known: {', '.join(names)}")
+
+
+def check_consistency(data: dict, problems: list[str], *, now: dt.datetime | None = None) -> None:
+    """All cross-field checks of a schema-valid results dict."""
+    check_created_at(data, problems, now)
+    if data["data"]["split"] != LEADERBOARD_SPLIT:
+        problems.append(f"data.split: leaderboard entries are scored on the {LEADERBOARD_SPLIT} split, "
+                        f"got {data['data']['split']!r}")
+    check_counts(data, problems)
+    for task, scores in data["metrics"].items():
+        check_intervals(task, scores, problems)
+        if task in ("ssum", "tsum"):
+            check_bertscore(task, scores, problems)
+    check_labels(data, problems)
+    check_training(data, problems)

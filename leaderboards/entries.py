@@ -1,0 +1,91 @@
+"""Ranked leaderboard entries: loading through the validator, task scores, aggregate, ranks.
+
+Aggregate score: the mean over the five tasks of a 0..1 score per task: 1 - WER clipped to 0..1
+for asr, ROUGE-L F1 for ssum and tsum, macro-F1 for dialect and emotion. Entries covering every
+task are ranked first, by aggregate; entries covering fewer tasks follow (their aggregate is over
+the tasks they cover and is not comparable). Ties (equal to 1e-6) share a rank.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aramega_ssum.schema import TASKS
+from leaderboards.validate import validate_file
+
+# task -> (metric key, label, higher is better)
+HEADLINE = {"asr": ("wer", "WER", False), "ssum": ("rougeL", "ROUGE-L", True),
+            "tsum": ("rougeL", "ROUGE-L", True), "dialect": ("macro_f1", "macro-F1", True),
+            "emotion": ("macro_f1", "macro-F1", True)}
+TASK_TITLES = {"asr": "ASR", "ssum": "Speech summ.", "tsum": "Text summ.", "dialect": "Dialect ID",
+               "emotion": "Emotion ID"}
+STRATEGY_ORDER = ("zero-shot", "uniform", "tpc", "ads", "hybrid")
+SMOKE_MODELS = {"tiny"}
+
+
+@dataclass
+class Entry:
+    """One ranked submission."""
+
+    name: str
+    path: Path
+    data: dict
+    aggregate: float | None
+    complete: bool
+    rank: int = 0
+
+    @property
+    def strategy(self) -> str:
+        training = self.data["training"]
+        return training["strategy"] if training else "zero-shot"
+
+    @property
+    def smoke(self) -> bool:
+        model = self.data["model"]
+        return model["id"] in SMOKE_MODELS or model.get("base_model") in SMOKE_MODELS
+
+    def headline(self, task: str) -> tuple[float, list[float] | None] | None:
+        """(value, ci95) of the task's headline metric, or None when the task is not covered."""
+        scores = self.data["metrics"].get(task)
+        if scores is None:
+            return None
+        metric = HEADLINE[task][0]
+        return scores[metric], scores["ci95"].get(metric)
+
+
+def task_score(task: str, scores: dict) -> float:
+    """The task's 0..1 contribution to the aggregate score."""
+    metric, _, higher = HEADLINE[task]
+    value = float(scores[metric])
+    return value if higher else min(1.0, max(0.0, 1.0 - value))
+
+
+def aggregate_score(metrics: dict) -> float | None:
+    """Mean over the covered tasks of task_score (None when no task is covered)."""
+    parts = [task_score(task, metrics[task]) for task in TASKS if task in metrics]
+    return sum(parts) / len(parts) if parts else None
+
+
+def assign_ranks(entries: list[Entry]) -> list[Entry]:
+    """Sort (complete first, aggregate descending, name) and give competition ranks (1, 1, 3)."""
+    entries.sort(key=lambda e: (not e.complete, -(e.aggregate or 0.0), e.name))
+    previous = None
+    for position, entry in enumerate(entries, start=1):
+        key = (entry.complete, round(entry.aggregate or 0.0, 6))
+        entry.rank = entries[position - 2].rank if key == previous else position
+        previous = key
+    return entries
+
+
+def load_entries(results_dir: Path) -> tuple[list[Entry], list[tuple[Path, list[str]]]]:
+    """Validated entries of results_dir (ranked) and the rejected files with their problems."""
+    entries, rejected = [], []
+    for path in sorted(results_dir.glob("*.json")):
+        report = validate_file(path, results_dir=results_dir)
+        if not report.ok:
+            rejected.append((path, report.problems))
+            continue
+        metrics = report.data["metrics"]
+        entries.append(Entry(path.stem, path, report.data, aggregate_score(metrics),
+                             all(task in metrics for task in TASKS)))
+    return assign_ranks(entries), rejected

@@ -1,0 +1,120 @@
+"""python -m leaderboards.rank: ranking, aggregate score, skipped entries, the table, page and plots."""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from leaderboards.entries import aggregate_score, task_score
+from leaderboards.rank import main
+from test_leaderboard_helpers import make_entry, make_records
+
+ARABIC = "نموذج|عربي"  # a '|' that must not break the Markdown table
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory):
+    """results/: two complete entries, a partial one (tsum only), an Arabic-named zero-shot entry
+    and two invalid files; out/: what rank writes."""
+    results = tmp_path_factory.mktemp("results")
+    make_entry(results, "tiny-hybrid", strategy="hybrid", level=2)
+    make_entry(results, "tiny-uniform", strategy="uniform", level=3)
+    make_entry(results, "arabic-zero", model_id=ARABIC, strategy=None, level=0)
+    make_entry(results, "partial-tsum", model_id="text-only", strategy="tpc",
+               records=[r for r in make_records(0) if r["task"] == "tsum"])
+    bad = json.loads((results / "tiny-uniform.json").read_text("utf-8"))
+    bad["metrics"]["asr"]["wer"] = 0.0  # claims a perfect WER its predictions do not support
+    bad["model"]["id"] = "cheater"
+    (results / "cheater.json").write_text(json.dumps(bad), encoding="utf-8")
+    (results / "broken.json").write_bytes(b"\xff\xfe not json")
+    out = tmp_path_factory.mktemp("out")
+    return results, out
+
+
+@pytest.fixture(scope="module")
+def ranked(board):
+    """Run the CLI entry point in-process, capturing stdout and stderr."""
+    results, out = board
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(["--results-dir", str(results), "--out-dir", str(out)])
+    assert code == 0, stderr.getvalue()
+    return SimpleNamespace(stdout=stdout.getvalue(), stderr=stderr.getvalue()), out
+
+
+def test_aggregate_definition():
+    metrics = {"asr": {"wer": 1.7}, "ssum": {"rougeL": 0.5}, "tsum": {"rougeL": 0.25},
+               "dialect": {"macro_f1": 0.4}, "emotion": {"macro_f1": 0.6}}
+    assert task_score("asr", {"wer": 1.7}) == 0.0 and task_score("asr", {"wer": 0.2}) == pytest.approx(0.8)
+    assert aggregate_score(metrics) == pytest.approx((0 + 0.5 + 0.25 + 0.4 + 0.6) / 5)
+    assert aggregate_score({}) is None
+
+
+def test_invalid_entries_are_skipped_and_reported(ranked):
+    run, _ = ranked
+    assert "SKIPPED" in run.stderr and "cheater.json" in run.stderr and "broken.json" in run.stderr
+    assert "metrics.asr.wer: recorded 0.0 but the predictions give" in run.stderr
+    assert "(file): not valid UTF-8" in run.stderr
+    assert "4 ranked, 2 skipped" in run.stdout
+
+
+def test_ranking_order_and_markdown(ranked):
+    run, out = ranked
+    lines = [line for line in run.stdout.splitlines() if re.match(r"\s*\d+  (\d\.\d{4}|n/a)  ", line)]
+    names = [line.rsplit("(", 1)[1].rstrip(")") for line in lines]
+    assert names == ["arabic-zero", "tiny-uniform", "tiny-hybrid", "partial-tsum"]  # partial entry last
+    md = (out / "LEADERBOARD.md").read_text("utf-8")
+    rows = [line for line in md.splitlines() if line.startswith("| ") and not line.startswith("| Rank")]
+    assert len(rows) == 4 and all(row.count(" | ") == 11 for row in rows)  # 12 columns, '|' escaped
+    assert rows[0].startswith("| 1 | <bdi>نموذج&#124;عربي</bdi> (smoke) | <bdi>zero-shot</bdi> | 0.9333 |")
+    assert "[0.033, 0.167]" in rows[2]  # CI of the hybrid entry's WER
+    assert rows[3].split(" | ")[4] == "—"  # partial entry: no ASR
+    assert "Aggregate = mean over the tasks" in md and "not comparable to the paper" in md
+    assert "(#entry-tiny-hybrid)" in md and '<a id="entry-tiny-hybrid"></a>' in md
+    assert "cheater" not in md
+
+
+def test_page_and_plots_written(ranked):
+    _, out = ranked
+    page = (out / "index.html").read_text("utf-8")
+    assert page.count("<tr id=\"row-") == 4 and "cheater" not in page
+    assert "<bdi>نموذج|عربي</bdi>" in page and 'dir="auto"' in page
+    assert not re.search(r"(src|href)=\"(https?:)?//", page)  # no external assets
+    plots = sorted(p.name for p in (out / "plots").iterdir())
+    assert plots == ["asr.png", "dialect.png", "emotion.png", "ssum.png", "tsum.png"]
+    assert all((out / "plots" / p).read_bytes().startswith(b"\x89PNG") for p in plots)
+
+
+def test_output_is_deterministic(board, ranked, tmp_path):
+    results, out = board
+    assert main(["--results-dir", str(results), "--out-dir", str(tmp_path)]) == 0
+    for name in ("LEADERBOARD.md", "plots/asr.png"):
+        assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
+    # index.html links are relative to its own folder; the rest is identical
+    strip = lambda text: re.sub(r'href="[^"#]*"', "", text)  # noqa: E731
+    assert strip((tmp_path / "index.html").read_text("utf-8")) == strip((out / "index.html").read_text("utf-8"))
+    assert main(["--results-dir", str(results), "--out-dir", str(tmp_path), "--strict", "--no-plots"]) == 1
+
+
+def test_ties_share_a_rank(tmp_path):
+    make_entry(tmp_path, "a", model_id="model-a", level=2)
+    make_entry(tmp_path, "b", model_id="model-b", level=2)
+    out = tmp_path / "out"
+    assert main(["--results-dir", str(tmp_path), "--out-dir", str(out), "--no-plots", "--strict"]) == 0
+    md = (out / "LEADERBOARD.md").read_text("utf-8")
+    assert "| 1 | <bdi>model-a</bdi>" in md and "| 1 | <bdi>model-b</bdi>" in md
+    assert not (out / "plots").exists()
+
+
+def test_submitted_text_is_escaped(tmp_path):
+    make_entry(tmp_path, "xss", model_id='<script>alert(1)</script> [x](javascript:y) | *b*')
+    out = tmp_path / "out"
+    assert main(["--results-dir", str(tmp_path), "--out-dir", str(out), "--no-plots", "--strict"]) == 0
+    page = (out / "index.html").read_text("utf-8")
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    md = (out / "LEADERBOARD.md").read_text("utf-8")
+    assert "<script>" not in md and "](javascript" not in md and "&#60;script&#62;" in md
