@@ -1,0 +1,264 @@
+"""Evaluate a model on the test split of every task: batched greedy generation -> predictions -> scores.
+
+Examples:
+    python -m benchmark.evaluate --model tiny
+    python -m benchmark.evaluate --model Qwen/Qwen2.5-Omni-7B --data aramega-ssum --batch-size 16
+    python -m benchmark.evaluate --model tiny --adapter runs/hybrid/adapter --output-dir runs/hybrid/eval
+    python -m benchmark.evaluate --model /models/omni-thinker --tasks asr ssum --max-new-tokens 256
+
+Writes ``predictions.jsonl`` (one record per example: id, task, prediction, reference,
+raw_prediction, + dialect for ASR rows when known) and ``scores.json`` (exactly what
+``python -m benchmark.score predictions.jsonl`` prints) into --output-dir, and prints a table.
+Generation is greedy with LEFT padding; rows are grouped by length (at most --batch-size, fewer
+when lengths differ much) so batches carry little padding,
+and predictions are written in the split's order. Classification outputs are mapped to the label
+inventory with `aramega_ssum.tasks.canonical_label` (whole output, then its first line); an output
+that maps to no label is kept verbatim and scored as invalid. Clips longer than
+--max-audio-seconds are truncated (or skipped with --skip-long-audio) and counted; by default no
+audio is ever cut.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from aramega_ssum.predictions import write_json_atomic, write_predictions
+from aramega_ssum.tasks import canonical_label, get_task
+from benchmark.prompting import build_generation_batch, estimate_length, length_groups, model_inputs
+
+logger = logging.getLogger(__name__)
+
+
+def load_rows(data_dir, split: str = "test", config: str = "multitask") -> list[dict]:
+    """Rows of a split as dicts (audio not decoded: {bytes, path})."""
+    try:
+        from aramega_ssum.dataset import load_split
+    except ImportError:  # before aramega_ssum.dataset landed: read the parquet shards directly
+        import pyarrow.parquet as pq
+
+        files = sorted(Path(data_dir, config).glob(f"{split}-*.parquet"))
+        if not files:
+            raise FileNotFoundError(f"{data_dir}/{config}: no {split}-*.parquet shards") from None
+        return [row for f in files for row in pq.read_table(f).to_pylist()]
+    return [dict(row) for row in load_split(data_dir, split, config)]
+
+
+def parse_output(task: str, text: str) -> str:
+    """The prediction to score: classification outputs mapped to a label when possible."""
+    text = text.strip()
+    if not get_task(task).is_classification:
+        return text
+    for candidate in (text, text.split("\n", 1)[0]):
+        label = canonical_label(task, candidate)
+        if label is not None:
+            return label
+    return text
+
+
+@contextlib.contextmanager
+def last_position_logits(model):
+    """During generation, compute the LM head on the last position only.
+
+    The thinker's forward has no `logits_to_keep`: it projects every prompt position onto the
+    vocabulary, which `generate` then discards (for the 7B model, batch 8 x 1,500 prompt tokens
+    x 152k vocabulary is ~7 GB of float32 logits). A forward hook on the inner model keeps only
+    the last hidden state; greedy outputs are unchanged.
+    """
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+
+    def keep_last(module, args, output):
+        output.last_hidden_state = output.last_hidden_state[:, -1:, :]
+        return output
+
+    handle = base.model.register_forward_hook(keep_last)
+    try:
+        yield model
+    finally:
+        handle.remove()
+
+
+@torch.no_grad()
+def generate_texts(model, processor, rows: list[dict], *, batch_size: int = 8, max_new_tokens: int = 128,
+                   max_audio_seconds: float | None = None, over_limit: str = "truncate",
+                   min_efficiency: float | None = 0.8, progress: bool = True) -> tuple[dict[str, str], dict]:
+    """Greedy outputs {id: text} for `rows`, and counts {audio_truncated, audio_skipped, skipped_ids}.
+
+    Batches hold at most `batch_size` rows of similar length (`length_groups`: sorted by estimated
+    length, a batch closed early when padding would exceed 1 - `min_efficiency`; None: fixed-size
+    batches of the sorted rows).
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    chunks = length_groups([estimate_length(r) for r in rows], batch_size, min_efficiency)
+    tok = processor.tokenizer
+    outputs, stats = {}, {"audio_truncated": 0, "audio_skipped": 0, "skipped_ids": []}
+    device = next(model.parameters()).device
+
+    def collate(chunk):
+        return build_generation_batch([rows[i] for i in chunk], processor,
+                                      max_audio_seconds=max_audio_seconds, over_limit=over_limit)
+
+    # collate the next batch (audio decoding, log-mel features) while the model generates this one
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(collate, chunks[0]) if chunks else None
+        for k in tqdm(range(len(chunks)), desc="generate", unit="batch", disable=not progress):
+            batch = pending.result()
+            pending = pool.submit(collate, chunks[k + 1]) if k + 1 < len(chunks) else None
+            for key in stats:
+                stats[key] += batch[key]
+            if batch["ids"]:
+                outputs.update(zip(batch["ids"], _generate(model, batch, device, tok, max_new_tokens)))
+    return outputs, stats
+
+
+def _generate(model, batch: dict, device, tok, max_new_tokens: int) -> list[str]:
+    """Greedy generation for one collated batch; the decoded new text of each row."""
+    inputs = {k: v.to(device) for k, v in model_inputs(batch).items()}
+    if "input_features" in inputs:
+        inputs["input_features"] = inputs["input_features"].to(model.dtype)
+    with last_position_logits(model):
+        generated = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
+                                   pad_token_id=tok.pad_token_id, use_cache=True)
+    return tok.batch_decode(generated[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+
+
+def prediction_records(rows: list[dict], outputs: dict[str, str]) -> list[dict]:
+    """Contract-3 records in the rows' order (rows without an output, i.e. skipped, are left out)."""
+    records = []
+    for row in rows:
+        if row["id"] not in outputs:
+            continue
+        raw = outputs[row["id"]]
+        rec = {"id": row["id"], "task": row["task"], "prediction": parse_output(row["task"], raw),
+               "reference": row["target"], "raw_prediction": raw}
+        if row["task"] == "asr" and row.get("dialect"):
+            rec["dialect"] = row["dialect"]
+        records.append(rec)
+    return records
+
+
+def evaluate(model, processor, rows: list[dict], output_dir, *, batch_size: int = 8, max_new_tokens: int = 128,
+             max_audio_seconds: float | None = None, over_limit: str = "truncate", bootstrap: int = 1000,
+             seed: int = 0, bertscore_model: str | None = None, bertscore_layer: int | None = None,
+             progress: bool = True) -> dict:
+    """Generate, write predictions.jsonl and scores.json into `output_dir`; return a summary dict.
+
+    Summary: scores, predictions_path, scores_path, n (per task), audio {truncated, skipped,
+    max_audio_seconds, skipped_ids}, eval_wall_s, audio_seconds, rtfx (audio seconds per wall second).
+    """
+    from aramega_ssum.metrics import score_predictions
+
+    if not rows:
+        raise ValueError("no rows to evaluate")
+    output_dir = Path(output_dir)
+    start = time.perf_counter()
+    outputs, stats = generate_texts(model, processor, rows, batch_size=batch_size, max_new_tokens=max_new_tokens,
+                                    max_audio_seconds=max_audio_seconds, over_limit=over_limit, progress=progress)
+    wall = time.perf_counter() - start
+    records = prediction_records(rows, outputs)
+    if stats["audio_skipped"]:
+        logger.warning("%d example(s) skipped (audio over %s s): %s", stats["audio_skipped"], max_audio_seconds,
+                       ", ".join(map(str, stats["skipped_ids"][:10])))
+    predictions_path = write_predictions(output_dir / "predictions.jsonl", records)
+    scores = score_predictions(records, bootstrap=bootstrap, seed=seed, bertscore_model=bertscore_model,
+                               bertscore_layer=bertscore_layer)
+    scores_path = write_json_atomic(output_dir / "scores.json", scores)
+    audio_seconds = sum(float(r.get("duration") or 0.0) for r in rows if r["id"] in outputs and r.get("audio"))
+    n = {}
+    for rec in records:
+        n[rec["task"]] = n.get(rec["task"], 0) + 1
+    return {
+        "scores": scores, "predictions_path": str(predictions_path), "scores_path": str(scores_path), "n": n,
+        "audio": {"truncated": stats["audio_truncated"], "skipped": stats["audio_skipped"],
+                  "max_audio_seconds": max_audio_seconds, "skipped_ids": stats["skipped_ids"]},
+        "eval_wall_s": round(wall, 3), "audio_seconds": round(audio_seconds, 3),
+        "rtfx": round(audio_seconds / wall, 3) if wall > 0 and audio_seconds > 0 else None,
+    }
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    doc = __doc__.split("\n\n")
+    parser = argparse.ArgumentParser(prog="python -m benchmark.evaluate", description=doc[0],
+                                     epilog="\n\n".join(doc[1:]), formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="tiny", help='"tiny" (default), a hub id or a local path')
+    parser.add_argument("--adapter", type=Path, help="a saved LoRA adapter folder to apply")
+    parser.add_argument("--data", type=Path, default=Path("aramega-ssum"),
+                        help="dataset folder (built with the embedded default if missing)")
+    parser.add_argument("--config", default="multitask", help="dataset config (default multitask)")
+    parser.add_argument("--split", default="test", help="split to evaluate (default test)")
+    parser.add_argument("--tasks", nargs="+", help="only these tasks (default: every task in the split)")
+    parser.add_argument("--limit", type=int, help="at most N examples per task (quick looks)")
+    parser.add_argument("--output-dir", type=Path, help="where to write (default runs/eval-<model>)")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--max-new-tokens", type=int, default=128)
+    parser.add_argument("--max-audio-seconds", type=float, help="bound on audio length (longer: truncated)")
+    parser.add_argument("--skip-long-audio", action="store_true", help="skip clips over the bound instead")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--dtype", help="torch dtype (default: bfloat16 on CUDA for real models, else float32)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--bertscore-model", help="local model directory for BERTScore")
+    parser.add_argument("--bertscore-layer", type=int)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    if args.batch_size < 1 or args.max_new_tokens < 1:
+        parser.error("--batch-size and --max-new-tokens must be >= 1")
+    return args
+
+
+def select_rows(rows: list[dict], tasks=None, limit: int | None = None) -> list[dict]:
+    if tasks:
+        for task in tasks:
+            get_task(task)  # unknown names fail loudly
+        rows = [r for r in rows if r["task"] in tasks]
+    if limit is not None:
+        seen: dict[str, int] = {}
+        kept = []
+        for r in rows:
+            seen[r["task"]] = seen.get(r["task"], 0) + 1
+            if seen[r["task"]] <= limit:
+                kept.append(r)
+        rows = kept
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from benchmark.model import load_adapter, load_model
+    from benchmark.score import format_table
+
+    if not args.data.exists():
+        from builders.build import ensure_dataset
+
+        ensure_dataset(str(args.data), seed=args.seed)
+    rows = select_rows(load_rows(args.data, args.split, args.config), args.tasks, args.limit)
+    model, processor = load_model(args.model, dtype=args.dtype, device=args.device, seed=args.seed)
+    if args.adapter:
+        model = load_adapter(model, args.adapter).eval()
+    output_dir = args.output_dir or Path("runs") / f"eval-{Path(str(args.model)).name}"
+    summary = evaluate(model, processor, rows, output_dir, batch_size=args.batch_size,
+                       max_new_tokens=args.max_new_tokens, max_audio_seconds=args.max_audio_seconds,
+                       over_limit="skip" if args.skip_long_audio else "truncate", bootstrap=args.bootstrap,
+                       seed=args.seed, bertscore_model=args.bertscore_model, bertscore_layer=args.bertscore_layer)
+    print(format_table(summary["scores"]))
+    audio = summary["audio"]
+    print(f"\n{sum(summary['n'].values())} examples in {summary['eval_wall_s']:.1f} s (RTFx {summary['rtfx']}); "
+          f"audio truncated {audio['truncated']}, skipped {audio['skipped']}")
+    print(f"predictions: {summary['predictions_path']}\nscores: {summary['scores_path']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""The tiny Qwen2.5-Omni thinker, the local-path branch, the processor and LoRA."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from benchmark.model import LORA_TARGET_REGEX, apply_lora, load_model, tokenizer_training_text, tiny_key
+
+
+def test_tiny_model_is_a_qwen_omni_thinker(tiny_model):
+    from transformers import Qwen2_5OmniThinkerForConditionalGeneration
+
+    model, processor = tiny_model
+    assert isinstance(model, Qwen2_5OmniThinkerForConditionalGeneration)
+    assert model.config.text_config.hidden_size == 64
+    assert model.model.audio_tower.proj.out_features == model.config.text_config.hidden_size
+    assert processor.feature_extractor.feature_size == 128
+    tok = processor.tokenizer
+    for token in ("<|AUDIO|>", "<|audio_bos|>", "<|audio_eos|>", "<|im_start|>", "<|im_end|>", "<|endoftext|>"):
+        assert len(tok.encode(token, add_special_tokens=False)) == 1, token
+    assert processor.audio_token_id == model.config.audio_token_id
+    text = "أعلنت الوزارة اليوم عن خطة جديدة"
+    assert tok.decode(tok.encode(text, add_special_tokens=False)) == text
+
+
+def test_cache_key_follows_training_text():
+    texts = tokenizer_training_text()
+    assert any("EGY" in t for t in texts)
+    assert tiny_key(texts, 0) == tiny_key(list(texts), 0)
+    assert tiny_key(texts + ["نص جديد"], 0) != tiny_key(texts, 0)
+    assert tiny_key(texts, 1) != tiny_key(texts, 0)
+
+
+def test_local_path_loads_the_same_weights(tiny_model, tiny_model_dir):
+    model, _ = tiny_model
+    again, processor = load_model(str(tiny_model_dir))
+    for (name, a), (_, b) in zip(model.state_dict().items(), again.state_dict().items()):
+        assert torch.equal(a, b), name
+    assert (tiny_model_dir / "model.safetensors").exists()
+    assert processor.chat_template
+
+
+def test_long_audio_is_not_truncated(tiny_model):
+    model, processor = tiny_model
+    clips = [np.zeros(16000 * 3, np.float32) + 0.01, np.sin(np.arange(16000 * 45) / 7).astype(np.float32)]
+    text = "<|im_start|>user\n<|audio_bos|><|AUDIO|><|audio_eos|>x<|im_end|>\n"
+    batch = processor(text=[text, text], audio=clips, return_tensors="pt", padding=True)
+    n_audio = (batch["input_ids"] == processor.audio_token_id).sum(-1).tolist()
+    assert n_audio == [75, 1125]  # 25 tokens per second, 45 s kept whole
+    # features under the mask equal the default 30 s padding ones
+    ref = processor.feature_extractor([clips[0]], sampling_rate=16000, return_tensors="pt",
+                                      padding="max_length", return_attention_mask=True)
+    n = int(ref["attention_mask"].sum())
+    assert torch.allclose(ref["input_features"][0, :, :n], batch["input_features"][0, :, :n], atol=1e-5)
+    with torch.no_grad():
+        out = model(**batch)
+    assert torch.isfinite(out.logits).all()
+
+
+def test_apply_lora_targets_language_model_only(tiny_model_dir):
+    model, _ = load_model(str(tiny_model_dir))
+    peft_model, info = apply_lora(model, r=4, alpha=8, dropout=0.0)
+    assert info["adapted_modules"], info
+    assert all("language_model" in n and n.rsplit(".", 1)[1] in {"q_proj", "k_proj", "v_proj", "o_proj"}
+               for n in info["adapted_modules"])
+    assert len(info["adapted_modules"]) == 4 * model.config.text_config.num_hidden_layers
+    trainable = [n for n, p in peft_model.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in n for n in trainable)
+    assert not any("audio_tower" in n for n in trainable)
+    assert info["trainable_params"] == sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
+    assert info["targets"] == LORA_TARGET_REGEX
+
+
+def test_apply_lora_can_unfreeze_the_aligner(tiny_model_dir):
+    model, _ = load_model(str(tiny_model_dir))
+    peft_model, info = apply_lora(model, train_aligner=True)
+    trainable = {n for n, p in peft_model.named_parameters() if p.requires_grad}
+    assert any(n.endswith("audio_tower.proj.weight") for n in trainable)
+    assert not any("audio_tower.layers" in n for n in trainable)
