@@ -1,0 +1,409 @@
+"""Fine-tune Qwen2.5-Omni (LoRA) under a data-scheduling strategy, evaluate every task, write the run.
+
+Examples:
+    python -m benchmark.run --strategy hybrid                  # embedded default: tiny model, CPU
+    python -m benchmark.run --strategy tpc --max-steps 40 train.lr=2e-4 eval.max_per_task=10
+    python -m benchmark.run --strategy all --seed 1            # the four strategies, then compared
+    python -m benchmark.run --strategy ads --output-dir runs/ads --resume
+    torchrun --nproc_per_node=4 -m benchmark.run --strategy hybrid --model Qwen/Qwen2.5-Omni-7B \\
+        --data /data/aramega-ssum --max-steps 2000 model.gradient_checkpointing=true
+
+Settings come from benchmark/configs/<strategy>.yaml; flags and `key=value` override them (unknown
+keys and wrong types are errors). The run folder (default runs/<run-id>/) receives config.yaml,
+train_log.jsonl, checkpoints/, adapter/, predictions.jsonl, scores.json, results.json and the loss
+plots. The recipe's phases: setup -> train -> evaluate -> save.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from dataclasses import dataclass, field
+
+from benchmark.config import STRATEGIES, ConfigError, load_config, save_config, schedule_sha256
+from benchmark.train import Dist, init_distributed
+
+log = logging.getLogger("benchmark.run")
+CACHE = Path(os.environ.get("ARAMEGA_SSUM_CACHE", ".cache"))
+EXTRA_WEIGHTS = "extra_trainable.safetensors"  # trained base-model weights saved next to the adapter
+
+
+@dataclass
+class RunState:
+    """What the phases share: the resolved config, this process's place, the run folder, the pieces."""
+
+    config: dict
+    d: Dist
+    run_dir: Path
+    data_dir: Path | None = None
+    model: object = None
+    processor: object = None
+    lora: dict = field(default_factory=dict)
+    train_rows: object = None
+    val_rows: list = field(default_factory=list)
+    plan: object = None
+    extra: list = field(default_factory=list)  # base-model parameters trained besides LoRA
+
+
+def shared_run_id(d: Dist, strategy: str, model: str, seed: int) -> str:
+    """`<UTC time>-<strategy>-<model>-s<seed>`, rank 0's value on every rank."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    return d.all_gather_object(f"{stamp}-{strategy}-{Path(str(model)).name}-s{seed}")[0]
+
+
+def resolve_run_dir(config: dict, d: Dist, resume: bool) -> Path:
+    """output.dir, else the newest runs/*-<strategy>-* with a checkpoint (--resume), else a new id."""
+    from benchmark.checkpoint import latest_checkpoint
+
+    strategy, seed = config["strategy"], config["train"]["seed"]
+    if config["output"]["dir"]:
+        run_dir = Path(config["output"]["dir"])
+    elif resume:
+        found = sorted(p for p in Path("runs").glob(f"*-{strategy}-*") if latest_checkpoint(p))
+        if not found:
+            raise FileNotFoundError(f"--resume: no runs/*-{strategy}-* folder with a checkpoint; give --output-dir")
+        run_dir = found[-1]
+    else:
+        run_dir = Path("runs") / shared_run_id(d, strategy, config["model"]["name"], seed)
+    if not resume and (run_dir / "train_log.jsonl").exists():
+        raise FileExistsError(f"{run_dir} already holds a run (train_log.jsonl); use --resume or another --output-dir")
+    return run_dir
+
+
+def main_first(d: Dist, fn):
+    """fn() on rank 0 first (it may build caches: dataset, tiny model, embeddings), then on the others."""
+    out = fn() if d.is_main else None
+    d.barrier()
+    return out if d.is_main else fn()
+
+
+def schedule_inputs(rows) -> "ScheduleInput":
+    """ScheduleInput of a split (lengths in estimated tokens, read without decoding audio)."""
+    from aramega_ssum.scheduling import ScheduleInput
+    from benchmark.prompting import estimate_length
+
+    cols = rows.select_columns(["id", "task", "label", "duration", "text", "instruction", "target"]).to_list()
+    lengths = [estimate_length({**r, "audio": True if r["duration"] is not None else None}) for r in cols]
+    return ScheduleInput([r["id"] for r in cols], [r["task"] for r in cols], [r["label"] for r in cols], lengths)
+
+
+def make_schedule(state: RunState, inputs) -> object:
+    """The strategy's plan; ADS/hybrid get aligner embeddings (computed once, cached on disk)."""
+    from aramega_ssum.dataset import fingerprint
+    from aramega_ssum.scheduling import get_strategy, make_plan
+    from aramega_ssum.scheduling.embeddings import aligner_embeddings, embedding_cache_key
+
+    cfg, tc = state.config, state.config["train"]
+    if get_strategy(cfg["strategy"]).needs_embeddings:
+        key = embedding_cache_key(state.model, fingerprint(state.data_dir, cfg["data"]["config"]))
+        inputs.embeddings = main_first(state.d, lambda: aligner_embeddings(
+            state.model, state.processor, state.train_rows, batch_size=cfg["eval"]["batch_size"],
+            cache_dir=CACHE / "embeddings", cache_key=key))
+    return make_plan(cfg["strategy"], inputs, batch_size=tc["batch_size"], steps=tc["max_steps"],
+                     seed=tc["seed"], config=cfg["schedule"])
+
+
+def unfreeze(model, patterns: list[str]) -> list[str]:
+    """Also train the base-model parameters whose names fully match one of `patterns`; returns them."""
+    import re
+
+    if not patterns:
+        return []
+    base = model.get_base_model()
+    names = [n for n, p in base.named_parameters() if any(re.fullmatch(pat, n) for pat in patterns)]
+    unused = [pat for pat in patterns if not any(re.fullmatch(pat, n) for n in names)]
+    if unused:
+        raise ValueError(f"model.extra_trainable: {unused} match no parameter of {type(base).__name__}")
+    params = dict(base.named_parameters())
+    for name in names:
+        params[name].requires_grad = True
+    log.info("also training %d base parameter tensor(s): %s", len(names), ", ".join(names))
+    return names
+
+
+def setup(config: dict, d: Dist, *, resume: bool) -> RunState:
+    """Phase 1: run folder, dataset (built if missing), model + LoRA, splits, the schedule plan."""
+    import torch
+
+    from aramega_ssum.dataset import load_split
+    from benchmark.evaluate import load_rows, select_rows
+    from benchmark.model import apply_lora, load_model
+    from builders.build import ensure_dataset
+
+    mc, lc, tc, dc = config["model"], config["lora"], config["train"], config["data"]
+    state = RunState(config, d, resolve_run_dir(config, d, resume))
+    if d.device.type == "cpu" and tc["cpu_threads"]:
+        torch.set_num_threads(tc["cpu_threads"])
+    if d.is_main:
+        state.run_dir.mkdir(parents=True, exist_ok=True)
+    state.data_dir = Path(main_first(d, lambda: ensure_dataset(dc["path"], seed=0)))
+    state.model, state.processor = main_first(d, lambda: load_model(
+        mc["name"], dtype=mc["dtype"], device=d.device, seed=0, gradient_checkpointing=mc["gradient_checkpointing"]))
+    state.train_rows = load_split(state.data_dir, "train", dc["config"])
+    inputs = schedule_inputs(state.train_rows)
+    state.plan = make_schedule(state, inputs)  # embeddings come from the frozen base model
+    torch.manual_seed(tc["seed"])  # the same LoRA init on every rank
+    state.model, state.lora = apply_lora(state.model, lc["r"], lc["alpha"], lc["dropout"], target_regex=lc["target_regex"],
+                                         train_aligner=mc["train_aligner"], train_audio_encoder=mc["train_audio_encoder"])
+    state.extra = unfreeze(state.model, mc["extra_trainable"])
+    log.info("LoRA on %d modules (%s), %d trainable parameters", len(state.lora["adapted_modules"]),
+             ", ".join(state.lora["adapted_modules"][:4]) + ("..." if len(state.lora["adapted_modules"]) > 4 else ""),
+             state.lora["trainable_params"])
+    limit = tc["val_max_per_task"] or None
+    state.val_rows = select_rows(load_rows(state.data_dir, "validation", dc["config"]), limit=limit) if tc["val_every"] else []
+    d.barrier()
+    return state
+
+
+def train(state: RunState, *, resume: bool) -> dict:
+    """Phase 2: the scheduled training loop (benchmark.train.Trainer)."""
+    import random
+
+    import numpy as np
+    import torch
+
+    from benchmark.prompting import build_training_batch
+    from benchmark.train import Trainer
+
+    cfg, dc = state.config, state.config["data"]
+    seed = cfg["train"]["seed"] * 1000 + state.d.rank  # dropout streams differ per rank, reproducibly
+    random.seed(seed), np.random.seed(seed), torch.manual_seed(seed)
+
+    def collate(rows):
+        return build_training_batch(rows, state.processor, max_audio_seconds=dc["max_audio_seconds"],
+                                    over_limit=dc["over_limit"])
+
+    meta = {"strategy": cfg["strategy"], "seed": cfg["train"]["seed"], "schedule_sha256": schedule_sha256(cfg),
+            "max_steps": cfg["train"]["max_steps"], "batch_size": cfg["train"]["batch_size"], "model": cfg["model"]["name"]}
+    trainer = Trainer(state.model, collate, state.train_rows, state.plan, cfg, run_dir=state.run_dir, d=state.d,
+                      val_rows=state.val_rows, meta=meta)
+    summary = trainer.fit(resume=resume)
+    summary["audio"] = dict(trainer.audio_counts)
+    return summary
+
+
+def evaluate(state: RunState) -> dict | None:
+    """Phase 3 (rank 0): greedy generation on the test split, predictions.jsonl, scores.json."""
+    from benchmark.evaluate import evaluate as evaluate_rows
+    from benchmark.evaluate import load_rows, select_rows
+
+    summary = None
+    if state.d.is_main:
+        ec, dc = state.config["eval"], state.config["data"]
+        rows = select_rows(load_rows(state.data_dir, ec["split"], dc["config"]), limit=ec["max_per_task"] or None)
+        state.model.eval()
+        summary = evaluate_rows(state.model, state.processor, rows, state.run_dir, batch_size=ec["batch_size"],
+                                max_new_tokens=ec["max_new_tokens"], max_audio_seconds=dc["max_audio_seconds"],
+                                over_limit=dc["over_limit"], bootstrap=ec["bootstrap"], seed=state.config["train"]["seed"],
+                                bertscore_model=ec["bertscore_model"], bertscore_layer=ec["bertscore_layer"])
+    state.d.barrier()
+    return summary
+
+
+def save_adapter(state: RunState) -> Path:
+    """The PEFT adapter (+ unfrozen audio-tower weights, if any) into <run>/adapter/."""
+    from safetensors.torch import save_file
+
+    adapter_dir = state.run_dir / "adapter"
+    state.model.save_pretrained(adapter_dir)
+    extra = {n: p.detach().cpu().contiguous() for n, p in state.model.named_parameters()
+             if p.requires_grad and "lora_" not in n}
+    if extra:  # unfrozen aligner/encoder or model.extra_trainable: not part of the PEFT adapter
+        save_file(extra, str(adapter_dir / EXTRA_WEIGHTS))
+    return adapter_dir
+
+
+def adapter_sha256(adapter_dir: Path) -> str:
+    """sha256 of adapter_model.safetensors, or of it followed by the extra trained weights when present."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in ("adapter_model.safetensors", EXTRA_WEIGHTS):
+        if (adapter_dir / name).exists():
+            digest.update((adapter_dir / name).read_bytes())
+    return digest.hexdigest()
+
+
+def model_entry(state: RunState, adapter_dir: Path) -> dict:
+    """`model` of results.json: id, revision, base model, dtype, adapter settings and sha256."""
+    name, lora = state.config["model"]["name"], state.lora
+    base = state.model.get_base_model()
+    revision = getattr(base.config, "_commit_hash", None) or (
+        f"tiny-{Path(base.config._name_or_path).name}" if name == "tiny" else "local")
+    targets = sorted({m.rsplit(".", 1)[-1] for m in lora["adapted_modules"]})
+    targets += [n.removesuffix(".weight") for n in state.extra]
+    trainable = sum(p.numel() for p in state.model.parameters() if p.requires_grad)
+    return {"id": f"{Path(name).name if name != 'tiny' else 'tiny'}+lora-{state.config['strategy']}",
+            "revision": revision, "base_model": name, "dtype": str(base.dtype).removeprefix("torch."),
+            "adapter": {"r": lora["r"], "alpha": lora["alpha"], "dropout": lora["dropout"], "targets": targets,
+                        "sha256": adapter_sha256(adapter_dir), "trainable_params": trainable}}
+
+
+def peak_mem_gb() -> float:
+    import resource
+
+    import torch
+
+    if torch.cuda.is_available():
+        return round(torch.cuda.max_memory_allocated() / 1e9, 3)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 3)  # KiB on Linux
+
+
+def save(state: RunState, train_summary: dict, eval_summary: dict | None) -> dict | None:
+    """Phase 4 (rank 0): adapter, results.json (leaderboard format), loss plots."""
+    from aramega_ssum.dataset import fingerprint
+    from aramega_ssum.results import build_results, write_results
+    from benchmark.plots import plot_run
+
+    if not state.d.is_main:
+        return None
+    cfg, ec, dc = state.config, state.config["eval"], state.config["data"]
+    adapter_dir = save_adapter(state)
+    audio = eval_summary["audio"]
+    results = build_results(
+        eval_summary["scores"], model=model_entry(state, adapter_dir),
+        data={"dataset": str(dc["path"]), "config": dc["config"], "fingerprint": fingerprint(state.data_dir, dc["config"]),
+              "split": ec["split"], "n": eval_summary["n"]},
+        predictions_path=eval_summary["predictions_path"], results_dir=state.run_dir,
+        scoring={"bootstrap": ec["bootstrap"], "seed": cfg["train"]["seed"], "bertscore_model": ec["bertscore_model"],
+                 "bertscore_layer": ec["bertscore_layer"]},
+        training={"strategy": cfg["strategy"], "schedule_config_sha256": schedule_sha256(cfg),
+                  "seed": cfg["train"]["seed"], "steps": train_summary["steps"], "effective_batch": cfg["train"]["batch_size"]},
+        efficiency={"train_wall_s": train_summary["train_wall_s"], "eval_wall_s": eval_summary["eval_wall_s"],
+                    "rtfx": eval_summary["rtfx"], "peak_mem_gb": peak_mem_gb()},
+        audio={"truncated": audio["truncated"], "skipped": audio["skipped"], "max_audio_seconds": audio["max_audio_seconds"]})
+    write_results(results, state.run_dir / "results.json")
+    if cfg["output"]["plots"]:
+        plot_run(state.run_dir)
+    return results
+
+
+def loss_trend(run_dir: Path, window: int = 5) -> tuple[float, float] | None:
+    """Mean training loss of the first and of the last `window` steps."""
+    from benchmark.plots import read_log
+
+    losses = [r["loss"] for r in read_log(run_dir / "train_log.jsonl")[0] if r.get("loss") is not None]
+    if not losses:
+        return None
+    return sum(losses[:window]) / len(losses[:window]), sum(losses[-window:]) / len(losses[-window:])
+
+
+def report(state: RunState, results: dict, train_summary: dict) -> str:
+    """The results table and the run's key facts, as printed at the end."""
+    from benchmark.score import format_table
+
+    scores = {"normalizer": results["normalizer"]["version"], "tasks": {
+        t: {**m, **({"per_dialect": results["breakdown"][t]["per_dialect_wer"]}
+                    if "per_dialect_wer" in results["breakdown"].get(t, {}) else {})}
+        for t, m in results["metrics"].items()}}
+    trend = loss_trend(state.run_dir)
+    eff, audio = results["efficiency"], results["audio"]
+    lines = [f"\n== {results['model']['id']}  ({state.config['strategy']}, seed {state.config['train']['seed']}, "
+             f"{train_summary['steps']} steps x batch {state.config['train']['batch_size']})", format_table(scores), ""]
+    if trend:
+        lines.append(f"training loss: {trend[0]:.3f} (first 5 steps) -> {trend[1]:.3f} (last 5 steps)")
+    lines.append(f"train {eff['train_wall_s']:.1f} s, eval {eff['eval_wall_s']:.1f} s (RTFx {eff['rtfx']}); "
+                 f"long audio (max {audio['max_audio_seconds']} s): evaluation truncated {audio['truncated']}, "
+                 f"skipped {audio['skipped']}; training truncated {train_summary['audio']['truncated']}, "
+                 f"skipped {train_summary['audio']['skipped']}")
+    lines.append(f"run folder: {state.run_dir}")
+    return "\n".join(lines)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    doc = __doc__.split("\n\n")
+    parser = argparse.ArgumentParser(prog="python -m benchmark.run", description=doc[0],
+                                     epilog="\n\n".join(doc[1:]), formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--strategy", required=True, choices=[*STRATEGIES, "all"])
+    parser.add_argument("--config", type=Path, help="a config file instead of benchmark/configs/<strategy>.yaml")
+    parser.add_argument("--max-steps", type=int, help="optimizer steps (train.max_steps)")
+    parser.add_argument("--output-dir", type=Path, help="run folder (default runs/<run-id>/)")
+    parser.add_argument("--seed", type=int, help="training seed (train.seed)")
+    parser.add_argument("--model", help='"tiny", a hub id or a local path (model.name)')
+    parser.add_argument("--data", help="dataset folder (data.path); the embedded default is built if missing")
+    parser.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    parser.add_argument("--train-aligner", action="store_true", help="unfreeze thinker.audio_tower.proj")
+    parser.add_argument("--train-audio-encoder", action="store_true", help="unfreeze thinker.audio_tower")
+    parser.add_argument("--max-audio-seconds", type=float, help="bound on audio length (data.max_audio_seconds)")
+    parser.add_argument("--device", help="cpu | cuda (default: cuda:LOCAL_RANK when available)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="warnings only")
+    parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.lr=2e-4")
+    args = parser.parse_args(argv)
+    if args.config and args.strategy == "all":
+        parser.error("--config needs a single --strategy")
+    if args.resume and args.strategy == "all" and not args.output_dir:
+        parser.error("--resume with --strategy all needs the --output-dir of that comparison")
+    if args.max_steps is not None and args.max_steps < 1:
+        parser.error("--max-steps must be >= 1")
+    return args
+
+
+def cli_overrides(args: argparse.Namespace) -> list[str]:
+    """The flags as `key=value` overrides (after the free `key=value` ones, so the flags win)."""
+    pairs = [("train.max_steps", args.max_steps), ("train.seed", args.seed), ("model.name", args.model),
+             ("data.path", args.data), ("data.max_audio_seconds", args.max_audio_seconds)]
+    out = list(args.overrides) + [f"{k}={v}" for k, v in pairs if v is not None]
+    out += ["model.train_aligner=true"] if args.train_aligner else []
+    out += ["model.train_audio_encoder=true"] if args.train_audio_encoder else []
+    if args.output_dir is not None:
+        out.append(f"output.dir={args.output_dir}")
+    return out
+
+
+def run_one(strategy: str, args: argparse.Namespace, *, output_dir: Path | None = None) -> Path:
+    """The recipe: setup -> train -> evaluate -> save; returns the run folder."""
+    overrides = cli_overrides(args) + ([f"output.dir={output_dir}"] if output_dir else [])
+    config = load_config(strategy, overrides, path=args.config)
+    d = init_distributed(args.device)
+    state = setup(config, d, resume=args.resume)
+    if d.is_main:
+        save_config(config, state.run_dir / "config.yaml")
+    train_summary = train(state, resume=args.resume)
+    eval_summary = evaluate(state)
+    results = save(state, train_summary, eval_summary)
+    if d.is_main:
+        print(report(state, results, train_summary))
+    return state.run_dir
+
+
+def run_all(args: argparse.Namespace) -> Path:
+    """The four strategies with the same seed into <dir>/<strategy>/, then compared into <dir>/compare/."""
+    from benchmark.compare import run_compare
+
+    d = init_distributed(args.device)
+    root = args.output_dir or Path("runs") / shared_run_id(d, "all", args.model or "tiny", args.seed or 0)
+    runs = [run_one(s, args, output_dir=root / s) for s in STRATEGIES]
+    if d.is_main:
+        print(run_compare(runs, root / "compare"))
+    return root
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from benchmark.train import close_distributed
+
+    start = time.perf_counter()
+    try:
+        if args.strategy == "all":
+            run_all(args)
+        else:
+            run_one(args.strategy, args)
+    except (ConfigError, FileExistsError) as err:
+        print(f"python -m benchmark.run: error: {err}", file=sys.stderr)
+        return 2
+    finally:
+        close_distributed()
+    log.info("done in %.1f s", time.perf_counter() - start)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""End to end: `python -m benchmark.run` trains the tiny model on the embedded dataset, evaluates, saves.
+
+Checks that the training loss falls well below its start and that every output file is well-formed
+(config.yaml, train_log.jsonl, predictions.jsonl, scores.json, results.json valid for the
+leaderboard, the adapter, the PNG plots), and that the results table is printed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+STEPS = 60
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def run(embedded_dataset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("e2e") / "hybrid"
+    cmd = [sys.executable, "-m", "benchmark.run", "--strategy", "hybrid", "--data", str(embedded_dataset),
+           "--output-dir", str(out), "--max-steps", str(STEPS), "eval.max_per_task=4", "eval.bootstrap=50",
+           "train.val_every=20", "-q"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, f"benchmark.run failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
+    return out, proc.stdout
+
+
+def _train_log(out: Path) -> tuple[list[dict], list[dict]]:
+    from benchmark.plots import read_log
+
+    return read_log(out / "train_log.jsonl")
+
+
+def test_training_loss_falls_well_below_its_start(run):
+    out, _ = run
+    train, val = _train_log(out)
+    losses = [r["loss"] for r in train]
+    first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
+    assert first > 7.5  # about ln(vocab) for the random tiny model
+    assert last < first - 0.5, f"training loss {first:.3f} -> {last:.3f}"
+    assert val[-1]["loss"] < val[0]["loss"] - 0.3
+
+
+def test_train_log_is_complete(run):
+    from aramega_ssum.schema import TASKS
+
+    out, _ = run
+    train, val = _train_log(out)
+    assert [r["step"] for r in train] == list(range(1, STEPS + 1))
+    assert [r["step"] for r in val] == [0, 20, 40, 60]
+    stages = [r["stage"] for r in train]
+    assert stages[0].startswith("tpc/") and stages[-1] == "ads"  # the hybrid: TPC, then ADS
+    for r in train:
+        assert r["lr"] > 0 and r["examples_per_s"] > 0 and len(r["batch"]) == 8
+        assert set(r["task_loss"]) <= set(TASKS) and sum(r["task_examples"].values()) == 8
+    assert set(val[0]["task_loss"]) == set(TASKS)
+
+
+def test_config_yaml_is_the_resolved_config(run):
+    from benchmark.config import load_config
+
+    out, _ = run
+    config = yaml.safe_load((out / "config.yaml").read_text(encoding="utf-8"))
+    assert config["strategy"] == "hybrid" and config["train"]["max_steps"] == STEPS
+    assert config["data"]["path"] and config["output"]["dir"] == str(out)
+    assert load_config("hybrid", path=out / "config.yaml") == config
+
+
+def test_predictions_scores_and_results_are_valid(run):
+    from aramega_ssum.predictions import read_predictions
+    from leaderboards.validate import validate_file
+
+    out, stdout = run
+    records = read_predictions(out / "predictions.jsonl")
+    assert len(records) == 20 and {r["task"] for r in records} == {"asr", "ssum", "tsum", "dialect", "emotion"}
+    assert all("raw_prediction" in r for r in records)
+    scores = json.loads((out / "scores.json").read_text(encoding="utf-8"))
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert set(scores["tasks"]) == set(results["metrics"])
+    assert results["training"]["strategy"] == "hybrid" and results["training"]["steps"] == STEPS
+    assert results["training"]["effective_batch"] == 8
+    assert results["data"]["n"] == {t: 4 for t in scores["tasks"]}
+    assert results["efficiency"]["train_wall_s"] > 0 and results["model"]["adapter"]["r"] == 16
+    report = validate_file(out / "results.json", results_dir=None)
+    assert not report.problems, report.problems
+    assert "wer" in stdout and "training loss:" in stdout and str(out) in stdout
+
+
+def test_adapter_loads_onto_the_base_model(run):
+    import torch
+    from safetensors.torch import load_file
+
+    from benchmark.model import load_adapter, load_model
+
+    out, _ = run
+    adapter = out / "adapter"
+    assert (adapter / "adapter_config.json").is_file()
+    model, _ = load_model("tiny")
+    peft_model = load_adapter(model, adapter)
+    saved = load_file(str(adapter / "adapter_model.safetensors"))
+    assert saved and any("lora_B" in k and float(v.abs().sum()) > 0 for k, v in saved.items())
+    loaded = {n: p for n, p in peft_model.named_parameters() if "lora_B" in n}
+    assert len(loaded) == sum("lora_B" in k for k in saved)
+    extra = load_file(str(adapter / "extra_trainable.safetensors"))  # the tiny demo also trains lm_head
+    assert list(extra) and all(torch.isfinite(v).all() for v in extra.values())
+
+
+def test_plots_are_pngs(run):
+    out, _ = run
+    for name in ("loss_train.png", "loss_validation.png"):
+        data = (out / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, name
