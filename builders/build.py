@@ -1,0 +1,273 @@
+"""Build AraMega-SSum and the multitask mix into a Hub-layout folder.
+
+Examples::
+
+    python -m builders.build                                   # embedded corpus -> ./aramega-ssum
+    python -m builders.build --output /data/aramega-ssum --sources sources.yaml --num-proc 8
+    python -m builders.build --tts mms --tts-model facebook/mms-tts-ara --max-seconds 120 --strict
+    python -m builders.build --config ssum --seed 1
+
+Then, from the output's parent folder: ``load_dataset("aramega-ssum")`` (the ssum config) or
+``load_dataset("aramega-ssum", "multitask")``.
+
+A sources file (relative paths resolve against its folder; formats in builders/sources/)::
+
+    summarizer: Qwen/Qwen2.5-7B-Instruct          # optional, for sources without summaries
+    summarizer_options: {max_new_tokens: 96, device: cuda}
+    sources:
+      - {name: sada, format: sada, path: /corpora/sada2022, tasks: [asr, dialect, ssum], chunk_seconds: 60}
+      - {name: adi, format: label_dirs, path: /corpora/adi17/wav, tasks: [dialect],
+         label_map: {Egypt: EGY, Saudi: GLF, Syria: LEV, Morocco: NOR}}
+      - {name: pairs, format: text_pairs, path: xlsum_ar.jsonl, tasks: [tsum, ssum]}
+      - {name: mine, format: manifest, path: manifest.csv, tasks: [asr, emotion]}
+
+Outputs: <output>/{ssum,multitask}/{train,validation,test}-NNNNN-of-NNNNN.parquet, README.md (the
+card), build_report.json (rows per config/split/task/label, hours, every skipped input and why).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from aramega_ssum.schema import CONFIGS, SPLITS
+from aramega_ssum.text import NORMALIZER_VERSION
+from builders.items import BuildError, Item
+from builders.pool import ordered_map
+from builders.render import init_worker, render_job, single_thread_blas
+from builders.report import Stats, write_report
+from builders.rows import rows_for, ssum_record
+from builders.sources import SourceContext, get_format, load_sources_file
+from builders.sources.embedded import default_spec
+from builders.splits import DEFAULT_RATIOS, assign_splits
+from builders.writer import DatasetWriter
+
+logger = logging.getLogger(__name__)
+
+BUILDER_VERSION = "1.0"
+AUDIO_TASKS = ("asr", "ssum", "dialect", "emotion")
+
+
+def collect_items(entries: list[dict], ctx: SourceContext) -> list[Item]:
+    """Enumerate every source (metadata only: audio stays on disk or as a TTS request)."""
+    items: list[Item] = []
+    for spec in entries:
+        before = len(items)
+        items.extend(get_format(spec["format"])(spec, ctx))
+        logger.info("source %s (%s): %d items", spec["name"], spec["format"], len(items) - before)
+    return items
+
+
+def add_summaries(items: list[Item], summarizer, ctx: SourceContext) -> list[Item]:
+    """Fill missing summaries with the summarizer, or drop ssum/tsum from such items (reported)."""
+    needing = [it for it in items if it.summary is None and {"ssum", "tsum"} & set(it.tasks)]
+    if needing and summarizer is not None:
+        texts = [it.document or it.transcription for it in needing]
+        for item, summary in zip(needing, summarizer.summarize(texts)):
+            item.summary = summary or None
+    detail = ("the summarizer returned an empty summary" if summarizer is not None
+              else "no summary column and no --summarizer")
+    kept = []
+    for item in items:
+        if item.summary is None and {"ssum", "tsum"} & set(item.tasks):
+            ctx.reporter.skip(item.source, item.origin, "missing_summary", f"{detail}; ssum/tsum rows dropped",
+                              item.uid)
+            item.tasks = tuple(t for t in item.tasks if t not in ("ssum", "tsum"))
+        if item.tasks:
+            kept.append(item)
+    return kept
+
+
+def _jobs(items: list[Item]):
+    for item in items:
+        needs_audio = item.audio is not None and set(item.tasks) & set(AUDIO_TASKS)
+        parts = "asr" in item.tasks and len(item.parts) > 1
+        yield (item.audio if needs_audio else None, item.origin, parts)
+
+
+def write_rows(items, splits, root: Path, configs, args, ctx: SourceContext) -> tuple[Stats, dict]:
+    """Render audio in `num_proc` processes (in order) and stream rows into parquet shards."""
+    writer, stats = DatasetWriter(root, configs, SPLITS), Stats()
+    results = ordered_map(render_job, _jobs(items), num_proc=args.num_proc, initializer=init_worker,
+                          initargs=(args.tts, args.tts_model, args.max_seconds, args.seed, args.num_proc > 1))
+    with single_thread_blas() if args.num_proc == 1 else contextlib.nullcontext():  # one process, one core
+        _consume(items, results, splits, writer, stats, configs, args, ctx)
+    return stats, writer.close()
+
+
+def _consume(items, results, splits, writer, stats, configs, args, ctx: SourceContext) -> None:
+    for item, result in tqdm(zip(items, results), total=len(items), desc="audio", unit="item",
+                             disable=not args.progress):
+        if result is not None and not result["ok"]:
+            ctx.reporter.skip(item.source, item.origin, result["reason"], result["detail"], item.uid)
+            continue
+        if result is not None and result.get("speaker") and item.speaker is None:
+            item.speaker = result["speaker"]
+        stats.add_item(result["duration"] if result else None)
+        split = splits[f"{item.source}:{item.group}"]
+        for row in rows_for(item, result):
+            if "multitask" in configs:
+                writer.add("multitask", split, row)
+                stats.add("multitask", split, row)
+            if "ssum" in configs and row["task"] == "ssum":
+                writer.add("ssum", split, ssum_record(row))
+                stats.add("ssum", split, row)
+
+
+def _entries(args) -> tuple[list[dict], dict]:
+    if args.sources:
+        return load_sources_file(args.sources)
+    return [default_spec(args.corpus_dir)], {}
+
+
+def _summarizer(args, settings):
+    model = args.summarizer or settings.get("summarizer")
+    if not model:
+        return None
+    from builders.summarize import Summarizer
+
+    options = settings.get("summarizer_options") or {}
+    return Summarizer(str(model), batch_size=args.summarizer_batch_size, **options)
+
+
+def run_build(args, root: Path) -> dict:
+    """The build proper, into `root` (a temporary folder); returns the report."""
+    started = time.perf_counter()
+    configs = CONFIGS if args.config == "all" else (args.config,)
+    entries, settings = _entries(args)
+    ctx = SourceContext(seed=args.seed)
+    ctx.reporter.strict = args.strict
+    items = add_summaries(collect_items(entries, ctx), _summarizer(args, settings), ctx)
+    if not items:
+        raise BuildError("no usable examples in the sources (see the skipped list above)")
+    splits = assign_splits(((it.source, it.stratum, f"{it.source}:{it.group}") for it in items),
+                           args.seed, tuple(args.split_ratios))
+    enumerated = time.perf_counter()
+    stats, files = write_rows(items, splits, root, configs, args, ctx)
+    audio_s = time.perf_counter() - enumerated
+    from builders.card import write_card
+
+    report = {
+        "dataset": "aramega-ssum", "builder_version": BUILDER_VERSION, "seed": args.seed,
+        "normalizer": NORMALIZER_VERSION, "configs_built": list(configs),
+        "tts": {"backend": args.tts, "model": args.tts_model if args.tts == "mms" else None},
+        "summarizer": args.summarizer or settings.get("summarizer"), "max_seconds": args.max_seconds,
+        "split_ratios": list(args.split_ratios),
+        "sources": [{k: v for k, v in e.items() if not k.startswith("_")} for e in entries],
+        "configs": stats.configs(configs, files),
+        "audio": {"items": stats.items, "hours": round(stats.item_seconds / 3600, 4)},
+        "rows_per_source": dict(sorted(stats.source_rows.items())),
+        "skipped": {"total": len(ctx.reporter.skipped), "by_reason": ctx.reporter.counts(),
+                    "items": ctx.reporter.skipped},
+        "timing": {"enumerate_s": round(enumerated - started, 3), "audio_s": round(audio_s, 3),
+                   "wall_s": round(time.perf_counter() - started, 3), "num_proc": args.num_proc},
+    }
+    for config, info in report["configs"].items():
+        for split, entry in info["splits"].items():
+            entry["bytes"] = sum((root / config / name).stat().st_size for name in entry["files"])
+    write_report(root / "build_report.json", report)
+    write_card(root / "README.md", report)
+    return report
+
+
+def _move_into_place(tmp: Path, output: Path, replace: bool = True) -> None:
+    """Rename the finished build into place; an existing output is replaced (or kept, if not `replace`)."""
+    if output.exists():
+        if not replace:
+            shutil.rmtree(tmp, ignore_errors=True)
+            return
+        old = output.with_name(f".{output.name}.old-{os.getpid()}")
+        output.rename(old)
+        tmp.rename(output)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(output)
+
+
+def build(args: argparse.Namespace, replace: bool = True) -> dict:
+    """Build into a temporary sibling of ``args.output``; move it into place only when complete."""
+    output = Path(args.output).resolve()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent))
+    try:
+        report = run_build(args, tmp)
+        _move_into_place(tmp, output, replace)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    logger.info("wrote %s", output)
+    return report
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m builders.build", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output", default="aramega-ssum", help="output folder (default: aramega-ssum)")
+    parser.add_argument("--sources", help="sources YAML; default: the embedded mini corpus")
+    parser.add_argument("--corpus-dir", help="folder of the embedded corpus JSONL files (default: shipped)")
+    parser.add_argument("--config", choices=(*CONFIGS, "all"), default="all")
+    parser.add_argument("--tts", choices=("espeak", "mms"), default="espeak")
+    parser.add_argument("--tts-model", default="facebook/mms-tts-ara", help="mms: hub id or local path")
+    parser.add_argument("--summarizer", help="causal LM (hub id or local path) for missing summaries")
+    parser.add_argument("--summarizer-batch-size", type=int, default=8)
+    parser.add_argument("--num-proc", type=int, default=1, help="processes for audio work")
+    parser.add_argument("--max-seconds", type=float, help="skip (and report) longer audio")
+    parser.add_argument("--split-ratios", type=float, nargs=3, default=list(DEFAULT_RATIOS),
+                        metavar=("TRAIN", "VAL", "TEST"))
+    parser.add_argument("--strict", action="store_true", help="stop at the first bad input")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-progress", dest="progress", action="store_false")
+    args = parser.parse_args(argv)
+    if args.num_proc < 1:
+        parser.error("--num-proc must be >= 1")
+    return args
+
+
+def ensure_dataset(path: str | Path = "aramega-ssum", seed: int = 0, **options) -> Path:
+    """Build the embedded default at `path` unless a complete build is already there; returns it.
+
+    Concurrent callers (e.g. parallel test sessions) wait on a lock file next to `path`, and a
+    complete build is never replaced under a reader. `options` are build flags (``num_proc=2``).
+    """
+    import fcntl
+
+    path = Path(path)
+    if (path / "build_report.json").exists() and (path / "README.md").exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    argv = ["--output", str(path), "--seed", str(seed), "--no-progress"]
+    for key, value in options.items():
+        argv += [f"--{key.replace('_', '-')}", str(value)]
+    with open(path.parent / f".{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (path / "build_report.json").exists():
+            build(parse_args(argv), replace=False)
+    return path
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    try:
+        report = build(args)
+    except BuildError as err:
+        print(f"build failed: {err}", file=sys.stderr)
+        return 1
+    for config, info in report["configs"].items():
+        sizes = ", ".join(f"{s} {info['splits'][s]['rows']}" for s in SPLITS)
+        print(f"{config}: {info['rows']} rows ({sizes}), {info['hours']:.3f} h")
+    print(f"skipped: {report['skipped']['total']} {report['skipped']['by_reason']}")
+    print(f"wall time: {report['timing']['wall_s']:.1f} s -> {Path(args.output).resolve()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""TTS backends: espeak-ng (voices, emotion prosody, determinism) and mms on a tiny random VITS."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from builders.espeak import EMOTION_PROSODY, EspeakTTS, pick_voice
+
+TEXT = "وصل الضيوف إلى المطار في المساء"
+
+
+@pytest.fixture(scope="module")
+def espeak():
+    return EspeakTTS()
+
+
+def test_espeak_is_deterministic_and_voices_differ(espeak):
+    voice = pick_voice("doc-001")
+    a, rate = espeak.synthesize(TEXT, voice)
+    b, _ = espeak.synthesize(TEXT, voice)
+    assert rate == 22050 and a.dtype == np.float32 and np.array_equal(a, b)
+    voices = {pick_voice(f"doc-{i:03d}").variant for i in range(40)}
+    assert len(voices) >= 6 and any(v.startswith("f") for v in voices) and any(v.startswith("m") for v in voices)
+    assert pick_voice("doc-001", seed=0) == pick_voice("doc-001", seed=0)
+
+
+def _pitch(samples, rate):
+    """Median autocorrelation pitch (Hz) over voiced 40 ms frames."""
+    size, pitches = int(0.04 * rate), []
+    for start in range(0, samples.size - size, size):
+        frame = samples[start:start + size] - samples[start:start + size].mean()
+        if np.sqrt((frame ** 2).mean()) < 0.02:
+            continue
+        corr = np.correlate(frame, frame, "full")[size - 1:]
+        lo, hi = rate // 400, rate // 60
+        pitches.append(rate / (lo + np.argmax(corr[lo:hi])))
+    return float(np.median(pitches))
+
+
+def test_emotions_have_clearly_different_prosody(espeak):
+    voice = pick_voice("emo-x")
+    stats = {}
+    for emotion in EMOTION_PROSODY:
+        samples, rate = espeak.synthesize(TEXT, voice, emotion=emotion)
+        stats[emotion] = {"seconds": samples.size / rate, "rms": float(np.sqrt((samples ** 2).mean())),
+                          "pitch": _pitch(samples, rate)}
+    s = stats
+    assert s["sad"]["seconds"] > 1.2 * s["neutral"]["seconds"] > 1.2 * s["angry"]["seconds"], s
+    assert s["sad"]["rms"] < 0.8 * s["neutral"]["rms"] < 0.8 * s["angry"]["rms"], s
+    assert s["surprise"]["pitch"] > 1.15 * s["neutral"]["pitch"] > 1.1 * s["sad"]["pitch"], s
+    with pytest.raises(ValueError, match="no prosody"):
+        espeak.synthesize(TEXT, voice, emotion="bored")
+
+
+def _tiny_vits(path):
+    import torch
+    from transformers import VitsConfig, VitsModel, VitsTokenizer
+
+    chars = sorted(set("ابتثجحخدذرزسشصضطظعغفقكلمنهوي ءأإآةىئؤ"))
+    vocab = {c: i for i, c in enumerate(["<pad>"] + chars)}
+    (path / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    VitsTokenizer(str(path / "vocab.json"), add_blank=True, normalize=True, phonemize=False,
+                  language="ara", is_uroman=False).save_pretrained(path)
+    config = VitsConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        ffn_dim=32, flow_size=16, spectrogram_bins=33, upsample_initial_channel=16,
+                        upsample_rates=[8, 8, 4], upsample_kernel_sizes=[16, 16, 8], resblock_kernel_sizes=[3],
+                        resblock_dilation_sizes=[[1, 3]], prior_encoder_num_flows=1,
+                        prior_encoder_num_wavenet_layers=1, posterior_encoder_num_wavenet_layers=1,
+                        duration_predictor_num_flows=1, duration_predictor_filter_channels=16,
+                        depth_separable_num_layers=1, sampling_rate=16000)
+    torch.manual_seed(0)
+    VitsModel(config).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_vits(tmp_path_factory):
+    return _tiny_vits(tmp_path_factory.mktemp("vits"))
+
+
+def test_mms_backend_offline(tiny_vits):
+    from builders.mms import MmsTTS
+
+    tts = MmsTTS(str(tiny_vits))
+    voice = tts.speaker("doc-001")
+    a, rate = tts.synthesize(TEXT, voice)
+    b, _ = tts.synthesize(TEXT, voice)
+    sad, _ = tts.synthesize(TEXT, voice, emotion="sad")
+    assert rate == 16000 and a.size > 0 and np.array_equal(a, b)
+    assert sad.size > a.size  # slower speaking rate
+
+
+def test_build_with_mms(tiny_vits, mini_corpus_dir, tmp_path):
+    from aramega_ssum.dataset import fingerprint, load_split
+    from builders.build import build, parse_args
+
+    args = ["--corpus-dir", str(mini_corpus_dir), "--tts", "mms", "--tts-model", str(tiny_vits), "--no-progress",
+            "--config", "ssum"]
+    report = build(parse_args(["--output", str(tmp_path / "a"), *args]))
+    build(parse_args(["--output", str(tmp_path / "b"), *args]))
+    assert report["tts"] == {"backend": "mms", "model": str(tiny_vits)}
+    assert fingerprint(tmp_path / "a", "ssum") == fingerprint(tmp_path / "b", "ssum")
+    row = load_split(tmp_path / "a", "train", "ssum")[0]
+    assert row["speaker"].startswith("mms-") and row["audio"]["bytes"][:4] == b"fLaC"
+
+
+def test_espeak_decimals_are_deterministic(espeak):
+    from builders.espeak import speakable
+
+    assert speakable("بمعدل 99.6، في عام 2024.") == "بمعدل 99 فاصلة 6، في عام 2024."
+    voice = pick_voice("doc-035")
+    outputs = {espeak.synthesize("بمعدل 99.6 في المئة", voice)[0].tobytes() for _ in range(6)}
+    assert len(outputs) == 1
