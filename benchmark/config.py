@@ -47,7 +47,8 @@ DEFAULTS: dict = {
         "max_steps": 1000,  # optimizer steps (global batches)
         "batch_size": 8,  # effective (global) batch: examples per optimizer step, all ranks together
         "micro_batch_size": 4,  # examples per forward pass on one rank (gradient accumulation)
-        "lr": 1.0e-4,
+        "lr": 1.0e-4,  # LoRA weights
+        "base_lr": None,  # trained base-model weights (aligner, encoder, extra_trainable); null = lr
         "weight_decay": 0.0,
         "betas": [0.9, 0.999],
         "warmup_steps": 5,
@@ -83,6 +84,7 @@ FREE_BLOCKS = ("schedule", "tiny")  # mappings whose keys are not fixed by DEFAU
 NULLABLE_TYPES: dict[str, tuple[type, ...]] = {
     "model.dtype": (str,),
     "data.max_audio_seconds": (int, float),
+    "train.base_lr": (int, float),
     "eval.bertscore_model": (str,),
     "eval.bertscore_layer": (int,),
     "output.dir": (str,),

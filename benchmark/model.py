@@ -14,6 +14,9 @@
 
 `apply_lora(model, r=16, alpha=32, dropout=0.05, ...)` adapts only the language model's q/k/v/o
 projections; the audio encoder and its aligner (`audio_tower.proj`) stay frozen unless asked.
+The tiny model is random, not pretrained: the strategy configs' `tiny:` block also trains its input
+embeddings and LM head (`model.extra_trainable`), saved next to the adapter as
+``extra_trainable.safetensors`` and loaded back by `load_adapter`.
 """
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ logger = logging.getLogger(__name__)
 TINY_RECIPE_VERSION = "1"
 TINY_VOCAB_SIZE = 4000
 DATA_DIR = Path(__file__).resolve().parent.parent / "aramega_ssum" / "data"
+EXTRA_WEIGHTS = "extra_trainable.safetensors"  # base-model weights trained besides LoRA, next to the adapter
 LORA_TARGET_REGEX = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)$"
 EXTRA_TOKENS = {
     "audio_token": "<|AUDIO|>", "audio_bos_token": "<|audio_bos|>", "audio_eos_token": "<|audio_eos|>",
@@ -317,11 +321,31 @@ def apply_lora(model, r: int = 16, alpha: int = 32, dropout: float = 0.05, *,
 
 
 def load_adapter(model, adapter_dir, *, is_trainable: bool = False):
-    """Attach a saved PEFT adapter (safetensors) to a loaded base model."""
-    from peft import PeftModel
+    """Attach a saved PEFT adapter (safetensors) to a loaded base model, with its extra trained weights.
 
-    return PeftModel.from_pretrained(model, str(adapter_dir), is_trainable=is_trainable)
+    `<adapter_dir>/extra_trainable.safetensors` (written by `benchmark.run` when base-model weights
+    were trained besides LoRA: the tiny demo's LM head, an unfrozen aligner or audio encoder) is
+    loaded too, so the adapted model is the one the run evaluated. Its names are those of the
+    PEFT model's parameters; an unknown name or a shape mismatch is an error naming the file.
+    """
+    from peft import PeftModel
+    from safetensors.torch import load_file
+
+    peft_model = PeftModel.from_pretrained(model, str(adapter_dir), is_trainable=is_trainable)
+    path = Path(adapter_dir) / EXTRA_WEIGHTS
+    if path.is_file():
+        params, weights = dict(peft_model.named_parameters()), load_file(str(path))
+        with torch.no_grad():
+            for name, value in weights.items():
+                param = params.get(name, params.get(f"base_model.model.{name}"))
+                if param is None or param.shape != value.shape:
+                    got = "no such parameter" if param is None else f"shape {tuple(param.shape)}"
+                    raise ValueError(f"{path}: {name} {tuple(value.shape)} does not fit the model ({got})")
+                param.copy_(value.to(param.dtype))
+                param.requires_grad = is_trainable
+        logger.info("loaded %s (%s)", path, ", ".join(weights))
+    return peft_model
 
 
 __all__ = ["load_model", "apply_lora", "load_adapter", "build_tiny", "AudioOnlyQwenOmniProcessor",
-           "LORA_TARGET_REGEX", "num_params"]
+           "LORA_TARGET_REGEX", "EXTRA_WEIGHTS", "num_params"]

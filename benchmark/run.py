@@ -29,7 +29,6 @@ from benchmark.train import Dist, init_distributed
 
 log = logging.getLogger("benchmark.run")
 CACHE = Path(os.environ.get("ARAMEGA_SSUM_CACHE", ".cache"))
-EXTRA_WEIGHTS = "extra_trainable.safetensors"  # trained base-model weights saved next to the adapter
 
 
 @dataclass
@@ -208,6 +207,8 @@ def save_adapter(state: RunState) -> Path:
     """The PEFT adapter (+ unfrozen audio-tower weights, if any) into <run>/adapter/."""
     from safetensors.torch import save_file
 
+    from benchmark.model import EXTRA_WEIGHTS
+
     adapter_dir = state.run_dir / "adapter"
     state.model.save_pretrained(adapter_dir)
     extra = {n: p.detach().cpu().contiguous() for n, p in state.model.named_parameters()
@@ -220,6 +221,8 @@ def save_adapter(state: RunState) -> Path:
 def adapter_sha256(adapter_dir: Path) -> str:
     """sha256 of adapter_model.safetensors, or of it followed by the extra trained weights when present."""
     import hashlib
+
+    from benchmark.model import EXTRA_WEIGHTS
 
     digest = hashlib.sha256()
     for name in ("adapter_model.safetensors", EXTRA_WEIGHTS):
@@ -332,7 +335,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--device", help="cpu | cuda (default: cuda:LOCAL_RANK when available)")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings only")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.lr=2e-4")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # key=value overrides may come before or after flags
     if args.config and args.strategy == "all":
         parser.error("--config needs a single --strategy")
     if args.resume and args.strategy == "all" and not args.output_dir:

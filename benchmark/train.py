@@ -136,11 +136,20 @@ def lr_lambda(warmup_steps: int, total_steps: int, min_ratio: float = 0.0) -> Ca
 
 
 def build_optimizer(model: torch.nn.Module, cfg: dict, total_steps: int):
-    """AdamW over the trainable parameters and its LambdaLR warmup + cosine scheduler."""
-    params = trainable_parameters(model)
-    if not params:
+    """AdamW over the trainable parameters and its LambdaLR warmup + cosine scheduler.
+
+    LoRA weights train at `lr`; trained base-model weights (aligner, audio encoder,
+    `model.extra_trainable`) at `base_lr` when it is set (null = `lr`).
+    """
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    if not named:
         raise RuntimeError("the model has no trainable parameters (LoRA not applied?)")
-    optimizer = torch.optim.AdamW(params, lr=cfg["lr"], betas=tuple(cfg["betas"]), weight_decay=cfg["weight_decay"])
+    base_lr = cfg.get("base_lr")
+    base = [p for n, p in named if "lora_" not in n] if base_lr is not None else []
+    groups = [{"params": [p for n, p in named if "lora_" in n or base_lr is None], "lr": cfg["lr"]},
+              {"params": base, "lr": base_lr}]
+    groups = [g for g in groups if g["params"]]
+    optimizer = torch.optim.AdamW(groups, lr=cfg["lr"], betas=tuple(cfg["betas"]), weight_decay=cfg["weight_decay"])
     factor = lr_lambda(cfg["warmup_steps"], total_steps, cfg["min_lr_ratio"])
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from benchmark.model import LORA_TARGET_REGEX, apply_lora, load_model, tokenizer_training_text, tiny_key
@@ -77,3 +78,47 @@ def test_apply_lora_can_unfreeze_the_aligner(tiny_model_dir):
     trainable = {n for n, p in peft_model.named_parameters() if p.requires_grad}
     assert any(n.endswith("audio_tower.proj.weight") for n in trainable)
     assert not any("audio_tower.layers" in n for n in trainable)
+
+
+def test_load_adapter_restores_lora_and_extra_trained_weights(tiny_model_dir, tmp_path):
+    """A saved run adapter (LoRA + extra_trainable.safetensors, e.g. the tiny demo's LM head) reloads exactly."""
+    from types import SimpleNamespace
+
+    from benchmark.model import EXTRA_WEIGHTS, load_adapter
+    from benchmark.run import save_adapter, unfreeze
+
+    model, _ = load_model(str(tiny_model_dir))
+    peft_model, _ = apply_lora(model, r=4, alpha=8, dropout=0.0, train_aligner=True)
+    assert unfreeze(peft_model, [r"lm_head\.weight"]) == ["lm_head.weight"]
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in peft_model.parameters():
+            if p.requires_grad:  # as if trained: LoRA B, the aligner and the head all move
+                p.add_(torch.randn_like(p) * 0.05)
+    adapter_dir = save_adapter(SimpleNamespace(run_dir=tmp_path, model=peft_model.eval()))
+    assert (adapter_dir / EXTRA_WEIGHTS).is_file()
+
+    base, _ = load_model(str(tiny_model_dir))
+    ids = torch.tensor([[5, 17, 300, 42, 7]])
+    with torch.no_grad():
+        before = base(input_ids=ids).logits
+        loaded = load_adapter(base, adapter_dir).eval()
+        after, expected = loaded(input_ids=ids).logits, peft_model(input_ids=ids).logits
+    assert not torch.allclose(before, expected)
+    torch.testing.assert_close(after, expected, rtol=0, atol=0)
+    head = dict(loaded.named_parameters())["base_model.model.lm_head.weight"]
+    assert not head.requires_grad and torch.equal(head, peft_model.get_base_model().lm_head.weight)
+
+
+def test_load_adapter_names_a_weight_that_does_not_fit(tiny_model_dir, tmp_path):
+    from safetensors.torch import save_file
+
+    from benchmark.model import EXTRA_WEIGHTS, load_adapter
+
+    model, _ = load_model(str(tiny_model_dir))
+    peft_model, _ = apply_lora(model, r=4, alpha=8, dropout=0.0)
+    peft_model.save_pretrained(tmp_path)
+    save_file({"base_model.model.lm_head.weight": torch.zeros(3, 3)}, str(tmp_path / EXTRA_WEIGHTS))
+    base, _ = load_model(str(tiny_model_dir))
+    with pytest.raises(ValueError, match="extra_trainable.safetensors: base_model.model.lm_head.weight"):
+        load_adapter(base, tmp_path)

@@ -1,8 +1,9 @@
 """End to end: `python -m benchmark.run` trains the tiny model on the embedded dataset, evaluates, saves.
 
-Checks that the training loss falls well below its start and that every output file is well-formed
-(config.yaml, train_log.jsonl, predictions.jsonl, scores.json, results.json valid for the
-leaderboard, the adapter, the PNG plots), and that the results table is printed.
+Checks that the training loss falls well below its start, that the outputs are not all empty, that
+every output file is well-formed (config.yaml, train_log.jsonl, predictions.jsonl, scores.json,
+results.json valid for the leaderboard, the adapter, the PNG plots), that the results table is
+printed, and that `benchmark.evaluate --adapter <run>/adapter` reproduces the run's predictions.
 """
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def test_training_loss_falls_well_below_its_start(run):
     losses = [r["loss"] for r in train]
     first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
     assert first > 7.5  # about ln(vocab) for the random tiny model
-    assert last < first - 0.5, f"training loss {first:.3f} -> {last:.3f}"
+    # measured: 8.13 -> 5.95 in these 60 steps (2.57 after the demo's 200)
+    assert last < 0.85 * first, f"training loss {first:.3f} -> {last:.3f}"
     assert val[-1]["loss"] < val[0]["loss"] - 0.3
 
 
@@ -82,6 +84,9 @@ def test_predictions_scores_and_results_are_valid(run):
     records = read_predictions(out / "predictions.jsonl")
     assert len(records) == 20 and {r["task"] for r in records} == {"asr", "ssum", "tsum", "dialect", "emotion"}
     assert all("raw_prediction" in r for r in records)
+    nonempty = [r for r in records if r["raw_prediction"].strip()]
+    assert nonempty, "every prediction is empty: the model emits <|im_end|> first"
+    assert len(nonempty) >= len(records) // 2, [r["raw_prediction"] for r in records]
     scores = json.loads((out / "scores.json").read_text(encoding="utf-8"))
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert set(scores["tasks"]) == set(results["metrics"])
@@ -109,8 +114,9 @@ def test_adapter_loads_onto_the_base_model(run):
     assert saved and any("lora_B" in k and float(v.abs().sum()) > 0 for k, v in saved.items())
     loaded = {n: p for n, p in peft_model.named_parameters() if "lora_B" in n}
     assert len(loaded) == sum("lora_B" in k for k in saved)
-    extra = load_file(str(adapter / "extra_trainable.safetensors"))  # the tiny demo also trains lm_head
-    assert list(extra) and all(torch.isfinite(v).all() for v in extra.values())
+    extra = load_file(str(adapter / "extra_trainable.safetensors"))  # the tiny demo also trains embeddings + head
+    assert {k.rsplit(".", 2)[-2] for k in extra} == {"lm_head", "embed_tokens"}
+    assert all(torch.isfinite(v).all() for v in extra.values())
 
 
 def test_plots_are_pngs(run):
@@ -118,3 +124,20 @@ def test_plots_are_pngs(run):
     for name in ("loss_train.png", "loss_validation.png"):
         data = (out / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, name
+
+
+def test_evaluating_the_saved_adapter_reproduces_the_run(run, embedded_dataset, tmp_path):
+    """`benchmark.evaluate --adapter <run>/adapter` (LoRA + extra trained weights) gives the run's predictions."""
+    from aramega_ssum.predictions import read_predictions
+
+    out, _ = run
+    config = yaml.safe_load((out / "config.yaml").read_text(encoding="utf-8"))
+    cmd = [sys.executable, "-m", "benchmark.evaluate", "--model", "tiny", "--adapter", str(out / "adapter"),
+           "--data", str(embedded_dataset), "--limit", "4", "--bootstrap", "50", "--output-dir", str(tmp_path),
+           "--batch-size", str(config["eval"]["batch_size"]), "--max-new-tokens", str(config["eval"]["max_new_tokens"])]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    ran = {r["id"]: r["raw_prediction"] for r in read_predictions(out / "predictions.jsonl")}
+    again = {r["id"]: r["raw_prediction"] for r in read_predictions(tmp_path / "predictions.jsonl")}
+    assert again == ran

@@ -184,3 +184,20 @@ def test_long_audio_over_the_bound_is_counted_not_hidden(tmp_path, speech_rows, 
     assert record["audio_truncated"] == 4 and record["audio_skipped"] == 0
     assert trainer.audio_counts == {"truncated": 4, "skipped": 0}
 
+
+
+def test_base_lr_sets_the_lr_of_trained_base_weights():
+    from benchmark.train import build_optimizer
+
+    model = torch.nn.ModuleDict({"lora_A": torch.nn.Linear(2, 2), "lm_head": torch.nn.Linear(2, 2),
+                                 "frozen": torch.nn.Linear(2, 2)}).requires_grad_(True)
+    model["frozen"].requires_grad_(False)
+    cfg = {"lr": 1e-3, "base_lr": 1e-2, "betas": [0.9, 0.999], "weight_decay": 0.0, "warmup_steps": 1,
+           "min_lr_ratio": 0.0}
+    optimizer, _ = build_optimizer(model, cfg, total_steps=4)
+    lrs = {id(p): g["lr"] for g in optimizer.param_groups for p in g["params"]}
+    assert [lrs[id(p)] for p in model["lora_A"].parameters()] == [1e-3, 1e-3]
+    assert [lrs[id(p)] for p in model["lm_head"].parameters()] == [1e-2, 1e-2]
+    assert not any(id(p) in lrs for p in model["frozen"].parameters())
+    optimizer, _ = build_optimizer(model, {**cfg, "base_lr": None}, total_steps=4)
+    assert len(optimizer.param_groups) == 1 and optimizer.param_groups[0]["lr"] == 1e-3
