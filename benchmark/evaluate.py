@@ -86,7 +86,7 @@ def last_position_logits(model):
         handle.remove()
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def generate_texts(model, processor, rows: list[dict], *, batch_size: int = 8, max_new_tokens: int = 128,
                    max_audio_seconds: float | None = None, over_limit: str = "truncate",
                    min_efficiency: float | None = 0.8, progress: bool = True) -> tuple[dict[str, str], dict]:

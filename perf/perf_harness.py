@@ -3,7 +3,7 @@
 Examples:
     python perf/perf_harness.py
     python perf/perf_harness.py --data aramega-ssum --steps 60 --micro-batch-size 4
-    python perf/perf_harness.py --only generation --gen-examples 32 --threads 1
+    python perf/perf_harness.py --only generation --gen-examples 32 --max-new-tokens 32 --threads 2
 
 Three measured figures, each printed with PASS/FAIL against the issue's target:
 
@@ -17,14 +17,17 @@ Three measured figures, each printed with PASS/FAIL against the issue's target:
    processor would give by padding every clip to 30 s.
 2. Batched generation: examples/s of greedy generation (`benchmark.evaluate.generate_texts`,
    length-grouped batches of at most 8) vs batch 1 on the whole test split (every task), best of
-   two alternating runs each, with identical outputs.
-   Target: >= 3x.
+   two alternating runs each, with identical outputs; collation (audio decoding, log-mel, tokens)
+   included, as `benchmark.evaluate` runs it (prefetched one batch ahead). --max-new-tokens
+   defaults to `benchmark.evaluate`'s own default (128). Target: >= 3x.
 3. Collation throughput (decode audio + features + tokens + labels, examples/s, one process)
    vs the training step rate (LoRA forward + backward per micro-batch, clipping and one AdamW
    step per global batch, examples/s) on the same micro-batches, timed in turn per global batch.
    Target: >= 5x.
 
-The embedded dataset is built into --data when missing. Exit status 0 (so `make perf` runs every
+Torch runs --threads intra-op threads (default 1: the tiny model's `train.cpu_threads` in
+benchmark/configs, faster for tiny matmuls, above all on a shared CPU). The embedded dataset is
+built into --data when missing. Exit status 0 (so `make perf` runs every
 script); with --strict, 1 if a target is missed.
 """
 from __future__ import annotations
@@ -153,9 +156,11 @@ def parse_args(argv=None):
     parser.add_argument("--min-efficiency", type=float, default=0.9,
                         help="micro_batches bound on the estimated real-token share (default 0.9)")
     parser.add_argument("--gen-examples", type=int, default=0, help="first N test rows (default 0: all)")
-    parser.add_argument("--max-new-tokens", type=int, default=32)
+    parser.add_argument("--max-new-tokens", type=int, default=128,
+                        help="greedy tokens per example (default 128, as benchmark.evaluate)")
     parser.add_argument("--only", choices=("padding", "generation", "collation"))
-    parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch intra-op threads (default 1, as the tiny configs' train.cpu_threads; 0: torch's choice)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     return parser.parse_args(argv)

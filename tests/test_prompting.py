@@ -97,3 +97,54 @@ def test_padding_efficiency_counts(tiny_model, speech_rows):
     _, processor = tiny_model
     eff = padding_efficiency(build_training_batch(speech_rows[:2], processor))
     assert 0 < eff["tokens_real"] <= eff["tokens_total"] and 0 < eff["frames_real"] <= eff["frames_total"]
+
+
+def test_fast_collation_matches_the_processor(tiny_model, speech_rows):
+    """Own log-mel + token expansion == the processor's audio path (ids exact, features ~1e-7)."""
+    from aramega_ssum.audio import decode_audio
+
+    _, processor = tiny_model
+    rows = speech_rows[:3] + speech_rows[-1:]  # audio rows + the text row
+    clips = [decode_audio(r["audio"])[0] for r in rows if r["audio"] is not None]
+    prompts = [prompt_text(r, processor) for r in rows]
+    for side, got in (("left", build_generation_batch(rows, processor)),
+                      ("right", build_training_batch(rows, processor))):
+        texts = prompts if side == "left" else [p + r["target"] + "<|im_end|>" for p, r in zip(prompts, rows)]
+        ref = processor(text=texts, audio=clips, return_tensors="pt", padding=True, padding_side=side)
+        assert torch.equal(got["input_ids"], ref["input_ids"]), side
+        assert torch.equal(got["attention_mask"], ref["attention_mask"]), side
+        assert torch.equal(got["feature_attention_mask"], ref["feature_attention_mask"].to(torch.int32))
+        assert got["input_features"].shape == ref["input_features"].shape
+        assert torch.allclose(got["input_features"], ref["input_features"], atol=1e-5)
+
+
+def test_log_mel_matches_whisper_feature_extractor(tiny_model, speech_rows):
+    from aramega_ssum.audio import decode_audio
+    from benchmark.prompting import log_mel
+
+    fe = tiny_model[1].feature_extractor
+    clip = decode_audio(speech_rows[0]["audio"])[0]
+    short = clip[: 16000 * 2 + 77]
+    feats, mask = log_mel([clip, short], fe)
+    for i, c in enumerate((clip, short)):
+        length = -(-(len(c) + fe.n_fft) // fe.hop_length) * fe.hop_length
+        ref = fe([c], sampling_rate=16000, padding="max_length", max_length=length, truncation=False,
+                 return_tensors="pt", return_attention_mask=True)
+        n = ref["input_features"].shape[-1]
+        assert torch.allclose(feats[i, :, :n], ref["input_features"][0], atol=1e-5)
+        assert torch.equal(mask[i, :n], ref["attention_mask"][0].to(torch.int32))
+        assert (feats[i, :, n:] == 0).all() and (mask[i, n:] == 0).all()
+    alone, _ = log_mel([short], fe)
+    assert torch.equal(alone[0], feats[1, :, : alone.shape[-1]])  # independent of batch mates
+
+
+def test_expand_audio_tokens_and_pad_ids():
+    from benchmark.prompting import expand_audio_tokens, pad_ids
+
+    assert expand_audio_tokens([[1, 9, 2], [3], [9, 4]], 9, [2, 3]) == [[1, 9, 9, 2], [3], [9, 9, 9, 4]]
+    with pytest.raises(ValueError, match="placeholder"):
+        expand_audio_tokens([[1, 9]], 9, [2, 2])
+    ids, mask = pad_ids([[5, 6, 7], [8]], 0, "left")
+    assert ids.tolist() == [[5, 6, 7], [0, 0, 8]] and mask.tolist() == [[1, 1, 1], [0, 0, 1]]
+    ids, mask = pad_ids([[5, 6, 7], [8]], 0, "right")
+    assert ids.tolist() == [[5, 6, 7], [8, 0, 0]] and mask.tolist() == [[1, 1, 1], [1, 0, 0]]
