@@ -20,28 +20,14 @@ import argparse
 import logging
 import os
 import sys
-import tempfile
 from pathlib import Path
 
+from aramega_ssum.predictions import write_bytes_atomic
 from aramega_ssum.schema import TASKS
 from leaderboards.entries import Entry, load_entries
 from leaderboards.validate import DEFAULT_RESULTS_DIR, HERE
 
 logger = logging.getLogger(__name__)
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes so that the file is either complete or untouched."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
 
 def write_outputs(entries: list[Entry], out_dir: Path, *, plots: bool = True) -> list[Path]:
     """Write LEADERBOARD.md, index.html and plots/<task>.png into out_dir; returns the paths."""
@@ -58,11 +44,11 @@ def write_outputs(entries: list[Entry], out_dir: Path, *, plots: bool = True) ->
         for stale in (out_dir / "plots" / f"{task}.png" for task in TASKS if task not in images):
             stale.unlink(missing_ok=True)
     for task, png in images.items():
-        write_atomic(out_dir / "plots" / f"{task}.png", png)
+        write_bytes_atomic(out_dir / "plots" / f"{task}.png", png)
         written.append(out_dir / "plots" / f"{task}.png")
     for name, text in (("LEADERBOARD.md", render_markdown(entries, out_dir, list(images))),
                        ("index.html", render_html(entries, out_dir, images))):
-        write_atomic(out_dir / name, text.encode("utf-8"))
+        write_bytes_atomic(out_dir / name, text.encode("utf-8"))
         written.append(out_dir / name)
     return written
 
