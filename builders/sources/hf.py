@@ -15,9 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from builders.items import AUDIO_KEYS, BuildError, Item, check_text, present
+from builders.items import AUDIO_KEYS, BuildError, Item
 from builders.sources import SourceContext, check_spec
-from builders.sources.manifest import item_tasks, labels_for
+from builders.sources.manifest import record_item
 
 TASKS_FED = ("asr", "ssum", "tsum", "dialect", "emotion")
 OPTIONS = {"name", "split", "columns", "label_map", "require_arabic"}
@@ -69,23 +69,12 @@ def prepare_hf(spec: dict, ctx: SourceContext) -> Iterator[Item]:
     meta = table.remove_columns([c for c in table.column_names if c == "audio"])
     for index, record in enumerate(meta):
         origin, uid = f"{spec['path']}[{split}][{index}]", f"{spec['name']}-{record.get('id') or f'{index:06d}'}"
-        text = None
-        if {"asr", "ssum", "tsum"} & set(spec["tasks"]):
-            text, reason = check_text(record.get("text"), require_arabic=spec.get("require_arabic", True))
-            if reason:
-                ctx.reporter.skip(spec["name"], origin, reason, "column 'text'", uid)
-                continue
-        summary, _ = check_text(record.get("summary"), require_arabic=False)
-        labels, kept = labels_for(record, spec["tasks"], spec, ctx, origin, uid)
-        tasks = item_tasks(spec["tasks"], record, text, summary, kept)
-        if not tasks or not ctx.ids.claim(uid, origin, spec["name"], ctx.reporter):
-            continue
-        speaker = str(record["speaker"]) if present(record.get("speaker")) else None
         audio = None if "audio" not in table.column_names else {
             "kind": "hf", "path": spec["path"], "name": spec.get("name"), "split": split, "index": index,
             "columns": spec.get("columns")}
-        if audio is None and set(tasks) & set(AUDIO_KEYS):
+        item = record_item(spec, ctx, record, origin, uid, "column 'text'", audio)
+        if item is None:
+            continue
+        if audio is None and set(item.tasks) & set(AUDIO_KEYS):
             raise BuildError(f"source {spec['name']!r}: {spec['path']} has no 'audio' column (map one with columns)")
-        yield Item(uid=uid, source=spec["name"], group=speaker or uid, tasks=tasks, origin=origin, audio=audio,
-                   transcription=text, summary=summary, document=text, speaker=speaker,
-                   stratum="|".join(f"{k}={v}" for k, v in sorted(labels.items())), **labels)
+        yield item

@@ -52,6 +52,26 @@ def item_tasks(tasks, record, text, summary, kept_labels) -> tuple[str, ...]:
     return tuple(out)
 
 
+def record_item(spec: dict, ctx: SourceContext, record: dict, origin: str, uid: str, text_field: str,
+                audio: dict | None) -> Item | None:
+    """The Item of one tabular record (text checks, labels, tasks, id claim); None when skipped."""
+    text = None
+    if {"asr", "ssum", "tsum"} & set(spec["tasks"]):
+        text, reason = check_text(record.get("text"), require_arabic=spec.get("require_arabic", True))
+        if reason:
+            ctx.reporter.skip(spec["name"], origin, reason, text_field, uid)
+            return None
+    summary, _ = check_text(record.get("summary"), require_arabic=False)
+    labels, kept = labels_for(record, spec["tasks"], spec, ctx, origin, uid)
+    tasks = item_tasks(spec["tasks"], record, text, summary, kept)
+    if not tasks or not ctx.ids.claim(uid, origin, spec["name"], ctx.reporter):
+        return None
+    speaker = str(record["speaker"]) if present(record.get("speaker")) else None
+    return Item(uid=uid, source=spec["name"], group=speaker or uid, tasks=tasks, origin=origin, audio=audio,
+                transcription=text, summary=summary, document=text, speaker=speaker,
+                stratum="|".join(f"{k}={v}" for k, v in sorted(labels.items())), **labels)
+
+
 def prepare_manifest(spec: dict, ctx: SourceContext) -> Iterator[Item]:
     """Yield one item per manifest row (audio referenced by path; read by the workers)."""
     spec = check_spec(spec, TASKS_FED, OPTIONS, spec.get("_where", spec.get("name", "manifest")))
@@ -62,19 +82,7 @@ def prepare_manifest(spec: dict, ctx: SourceContext) -> Iterator[Item]:
         if not present(record.get("audio")):
             ctx.reporter.skip(spec["name"], origin, "missing_file", "no 'audio' path", uid)
             continue
-        text = None
-        if {"asr", "ssum", "tsum"} & set(spec["tasks"]):
-            text, reason = check_text(record.get("text"), require_arabic=spec.get("require_arabic", True))
-            if reason:
-                ctx.reporter.skip(spec["name"], origin, reason, "field 'text'", uid)
-                continue
-        summary, _ = check_text(record.get("summary"), require_arabic=False)
-        labels, kept = labels_for(record, spec["tasks"], spec, ctx, origin, uid)
-        tasks = item_tasks(spec["tasks"], record, text, summary, kept)
-        if not tasks or not ctx.ids.claim(uid, origin, spec["name"], ctx.reporter):
-            continue
-        speaker = str(record["speaker"]) if present(record.get("speaker")) else None
-        yield Item(uid=uid, source=spec["name"], group=speaker or uid, tasks=tasks, origin=origin,
-                   audio={"kind": "file", "path": str(path.parent / str(record["audio"]))},
-                   transcription=text, summary=summary, document=text, speaker=speaker,
-                   stratum="|".join(f"{k}={v}" for k, v in sorted(labels.items())), **labels)
+        item = record_item(spec, ctx, record, origin, uid, "field 'text'",
+                           audio={"kind": "file", "path": str(path.parent / str(record["audio"]))})
+        if item is not None:
+            yield item
