@@ -50,8 +50,21 @@ def _training(args: argparse.Namespace) -> dict | None:
     if any(v is None for v in given):
         raise SystemExit("--strategy, --schedule-config, --steps and --effective-batch go together "
                          "(leave all out for a zero-shot entry)")
-    return {"strategy": args.strategy, "schedule_config_sha256": sha256_file(args.schedule_config),
+    return {"strategy": args.strategy, "schedule_config_sha256": _schedule_sha256(args.schedule_config),
             "seed": args.train_seed, "steps": args.steps, "effective_batch": args.effective_batch}
+
+
+def _schedule_sha256(path: Path) -> str:
+    """The harness's hash of a config's `schedule:` block (a run's config.yaml); the file's sha256
+    when it holds no such block."""
+    import yaml
+
+    from benchmark.config import schedule_sha256
+
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if isinstance(config, dict) and isinstance(config.get("schedule"), dict):
+        return schedule_sha256(config)
+    return sha256_file(path)
 
 
 def check_args(args: argparse.Namespace) -> dict | None:
@@ -109,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, help="dataset folder (for its fingerprint)")
     p.add_argument("--config", default="multitask", choices=["ssum", "multitask"])
     p.add_argument("--adapter", type=Path, help="PEFT adapter folder")
-    p.add_argument("--schedule-config", type=Path, help="the resolved training config file")
+    p.add_argument("--schedule-config", type=Path, help="the run's resolved config.yaml (its schedule: block is hashed)")
     for flag in ("--steps", "--effective-batch", "--bertscore-layer"):
         p.add_argument(flag, type=int)
     p.add_argument("--train-seed", type=int, default=0)
