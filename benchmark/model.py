@@ -21,7 +21,6 @@ embeddings and LM head (`model.extra_trainable`), saved next to the adapter as
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import re
@@ -30,9 +29,10 @@ import tempfile
 from pathlib import Path
 
 import torch
-
 from transformers import Qwen2_5OmniProcessor
 from transformers.processing_utils import ProcessorMixin
+
+from aramega_ssum.jsonl import iter_jsonl
 
 logger = logging.getLogger(__name__)
 
@@ -174,13 +174,7 @@ def tokenizer_training_text() -> list[str]:
 
     texts = []
     for path in sorted(DATA_DIR.glob("*.jsonl")):
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{n}: invalid JSON ({err})") from None
+        for _, record in iter_jsonl(path):
             texts.extend(v for v in record.values() if isinstance(v, str))
     for task in TASK_REGISTRY.values():
         texts.extend(task.instructions)

@@ -5,7 +5,6 @@ curve is drawn as its raw points plus a moving average.
 """
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from aramega_ssum.jsonl import iter_jsonl  # noqa: E402
 from aramega_ssum.schema import TASKS  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -24,13 +24,7 @@ def read_log(path: str | Path) -> tuple[list[dict], list[dict]]:
     """(train records, validation records) of a `train_log.jsonl`; an error names a bad line."""
     path = Path(path)
     train, val = [], []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{n}: invalid JSON ({exc})") from None
+    for _, record in iter_jsonl(path):
         (val if record.get("type") == "validation" else train).append(record)
     return train, val
 
