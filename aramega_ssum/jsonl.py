@@ -8,9 +8,13 @@ from typing import Any, Iterator
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
-    """Yield ``(line_number, value)`` for each non-blank line; ValueError names ``path:line``."""
+    """Yield ``(line_number, value)`` for each non-blank line; ValueError names ``path:line``.
+
+    Lines end at "\n" only: ``str.splitlines`` would also split at U+2028/U+2029, which a JSON
+    string may hold unescaped.
+    """
     path = Path(path)
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
         if not line.strip():
             continue
         try:
