@@ -121,7 +121,7 @@ def generate_texts(model, processor, rows: list[dict], *, batch_size: int = 8, m
         for k in tqdm(range(len(chunks)), desc="generate", unit="batch", disable=not progress):
             batch = pending.result()
             pending = pool.submit(collate, chunks[k + 1]) if k + 1 < len(chunks) else None
-            for key in stats:
+            for key in ("audio_truncated", "audio_skipped", "skipped_ids"):
                 stats[key] += batch[key]
             if batch["ids"]:
                 texts, hit = _generate(model, batch, device, tok, max_new_tokens, stops)

@@ -47,6 +47,7 @@ class RunState:
     val_rows: list = field(default_factory=list)
     plan: object = None
     extra: list = field(default_factory=list)  # base-model parameters trained besides LoRA
+    inputs: object = None  # the ScheduleInput of the train split (estimated lengths)
 
 
 def shared_run_id(d: Dist, strategy: str, model: str, seed: int) -> str:
@@ -147,6 +148,7 @@ def setup(config: dict, d: Dist, *, resume: bool) -> RunState:
     state.train_rows = load_split(state.data_dir, "train", dc["config"])
     inputs = schedule_inputs(state.train_rows)
     state.plan = make_schedule(state, inputs)  # embeddings come from the frozen base model
+    state.inputs = inputs
     torch.manual_seed(tc["seed"])  # the same LoRA init on every rank
     state.model, state.lora = apply_lora(state.model, lc["r"], lc["alpha"], lc["dropout"], target_regex=lc["target_regex"],
                                          train_aligner=mc["train_aligner"], train_audio_encoder=mc["train_audio_encoder"])
@@ -158,6 +160,35 @@ def setup(config: dict, d: Dist, *, resume: bool) -> RunState:
     state.val_rows = select_rows(load_rows(state.data_dir, "validation", dc["config"]), limit=limit) if tc["val_every"] else []
     d.barrier()
     return state
+
+
+def largest_micro_batch(state: RunState) -> tuple[int, int]:
+    """(padded tokens, target tokens) of the largest micro-batch this rank's plan will run."""
+    from benchmark.prompting import length_groups
+
+    tc, d, lengths = state.config["train"], state.d, state.inputs.lengths
+    targets = [len(t or "") / 3.0 + 2 for t in state.train_rows.select_columns(["target"])["target"]]
+    best = (0, 0)
+    for step in range(tc["max_steps"]):
+        idx = list(state.plan.rank_batch(step, d.rank, d.world_size))
+        for group in length_groups([lengths[i] for i in idx], tc["micro_batch_size"], 0.9,
+                                   tc["max_tokens_per_micro_batch"]):
+            padded = len(group) * max(lengths[idx[g]] for g in group)
+            best = max(best, (int(padded), int(sum(targets[idx[g]] for g in group))))
+    return best
+
+
+def memory_preview(state: RunState) -> str:
+    """The estimated peak memory of this process (before step 1), as printed by the run."""
+    from benchmark.memory import describe, estimate_training
+
+    tokens, target_tokens = largest_micro_batch(state)
+    estimate = estimate_training(state.model, tokens=tokens, target_tokens=target_tokens,
+                                 checkpointing=state.config["model"]["gradient_checkpointing"])
+    line = (f"estimated peak memory per process: {describe(estimate)}; largest planned micro-batch "
+            f"{tokens} padded tokens ({target_tokens} target), gradient checkpointing "
+            f"{'on' if state.config['model']['gradient_checkpointing'] else 'off'}")
+    return line
 
 
 def train(state: RunState, *, resume: bool) -> dict:
@@ -182,6 +213,8 @@ def train(state: RunState, *, resume: bool) -> dict:
             "max_steps": cfg["train"]["max_steps"], "batch_size": cfg["train"]["batch_size"], "model": cfg["model"]["name"]}
     trainer = Trainer(state.model, collate, state.train_rows, state.plan, cfg, run_dir=state.run_dir, d=state.d,
                       val_rows=state.val_rows, meta=meta)
+    if state.d.is_main:
+        print(memory_preview(state), file=sys.stderr, flush=True)
     summary = trainer.fit(resume=resume)
     summary["audio"] = dict(trainer.audio_counts)
     return summary
