@@ -331,9 +331,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _evaluate_cli(args: argparse.Namespace, opts: dict, d) -> int:
+    from benchmark.hub import resolve_model
     from benchmark.model import load_adapter, load_model
     from benchmark.score import format_table
 
+    if args.model != "tiny":
+        resolve_model(args.model)  # a missing model fails before any other work
     if not args.data.exists():
         from builders.build import ensure_dataset
 

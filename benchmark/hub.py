@@ -14,6 +14,7 @@ The tiny model's folder (`benchmark.model.build_tiny`) is a local folder whose r
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -53,8 +54,9 @@ def content_sha256(folder: Path) -> str:
     return digest.hexdigest()
 
 
+@functools.lru_cache(maxsize=8)
 def resolve_model(name: str) -> ModelSource:
-    """The local folder and revision of a local path or hub id (see the module docstring)."""
+    """The local folder and revision of a local path or hub id (see the module docstring); cached per process."""
     path = Path(name).expanduser()
     if path.is_dir():
         return ModelSource(name, path, f"sha256:{content_sha256(path)}", "local")

@@ -136,6 +136,10 @@ def setup(config: dict, d: Dist, *, resume: bool) -> RunState:
     from builders.build import ensure_dataset
 
     mc, lc, tc, dc = config["model"], config["lora"], config["train"], config["data"]
+    from benchmark.hub import resolve_model
+
+    if mc["name"] != "tiny":
+        resolve_model(mc["name"])  # a missing model fails before any other work
     state = RunState(config, d, resolve_run_dir(config, d, resume))
     if d.device.type == "cpu" and tc["cpu_threads"]:
         torch.set_num_threads(tc["cpu_threads"])
