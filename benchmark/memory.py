@@ -75,10 +75,47 @@ def estimate_generation(model, *, batch: int, prompt_tokens: int, new_tokens: in
     return {**parts, "total": sum(parts.values())}
 
 
+def seven_b_thinker_config():
+    """The Qwen2.5-Omni-7B thinker's configuration (its hub config.json's thinker_config, sizes and ids)."""
+    from transformers import Qwen2_5OmniThinkerConfig
+
+    config = Qwen2_5OmniThinkerConfig(
+        audio_config=dict(num_mel_bins=128, encoder_layers=32, encoder_attention_heads=20, encoder_ffn_dim=5120,
+                          d_model=1280, output_dim=3584, n_window=100, max_source_positions=1500),
+        vision_config=dict(depth=32, hidden_size=1280, intermediate_size=3420, num_heads=16, out_hidden_size=3584,
+                           fullatt_block_indexes=[7, 15, 23, 31], spatial_merge_size=2, patch_size=14,
+                           temporal_patch_size=2, window_size=112),
+        text_config=dict(vocab_size=152064, hidden_size=3584, intermediate_size=18944, num_hidden_layers=28,
+                         num_attention_heads=28, num_key_value_heads=4, max_position_embeddings=32768,
+                         tie_word_embeddings=False, rms_norm_eps=1e-6,
+                         rope_parameters={"rope_type": "default", "rope_theta": 1000000.0,
+                                          "mrope_section": [16, 24, 24]}),
+    )
+    config.vision_start_token_id = 151652
+    return config
+
+
+def meta_model(config, *, dtype=None, drop_vision: bool = True, lora_r: int = 16):
+    """A thinker on the meta device (no memory) with bf16 weights, the vision tower dropped and LoRA
+    (r=`lora_r`, fp32) on the language model's q/k/v/o, as `benchmark.run` trains it."""
+    import torch
+    from transformers import Qwen2_5OmniThinkerForConditionalGeneration as Thinker
+
+    from benchmark.model import apply_lora
+
+    with torch.device("meta"):
+        model = Thinker(config).to(dtype or torch.bfloat16)
+        if drop_vision:
+            model.model.visual = None
+        model, _ = apply_lora(model, r=lora_r, alpha=2 * lora_r)
+    return model
+
+
 def describe(estimate: dict) -> str:
     """'23.4 GB (weights 15.2, optimizer 0.1, ...)'."""
     parts = ", ".join(f"{k} {v / GB:.2f}" for k, v in estimate.items() if k != "total")
     return f"{estimate['total'] / GB:.2f} GB ({parts})"
 
 
-__all__ = ["estimate_training", "estimate_generation", "describe", "text_shape", "GB"]
+__all__ = ["estimate_training", "estimate_generation", "describe", "text_shape", "GB", "seven_b_thinker_config",
+           "meta_model"]

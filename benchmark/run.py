@@ -245,7 +245,7 @@ def save_adapter(state: RunState) -> Path | None:
     from benchmark.model import EXTRA_WEIGHTS
 
     adapter_dir = state.run_dir / "adapter"
-    if not state.d.is_main:
+    if getattr(state, "d", None) is not None and not state.d.is_main:
         return adapter_dir
     state.model.save_pretrained(adapter_dir)
     extra = {n: p.detach().cpu().contiguous() for n, p in state.model.named_parameters()
