@@ -111,6 +111,20 @@ def meta_model(config, *, dtype=None, drop_vision: bool = True, lora_r: int = 16
     return model
 
 
+def largest_micro_batch(batches, lengths, targets, micro_batch_size: int, max_tokens: int) -> tuple[int, int]:
+    """(padded tokens, target tokens) of the largest micro-batch the trainer will cut from `batches`
+    (lists of example indices; `lengths`/`targets`: estimated tokens per example), as `micro_batches` cuts them."""
+    from benchmark.prompting import length_groups
+
+    best = (0, 0)
+    for idx in batches:
+        idx = list(idx)
+        for group in length_groups([lengths[i] for i in idx], micro_batch_size, 0.9, max_tokens):
+            padded = len(group) * max(lengths[idx[g]] for g in group)
+            best = max(best, (int(padded), int(sum(targets[idx[g]] for g in group))))
+    return best
+
+
 def describe(estimate: dict) -> str:
     """'23.4 GB (weights 15.2, optimizer 0.1, ...)'."""
     parts = ", ".join(f"{k} {v / GB:.2f}" for k, v in estimate.items() if k != "total")
@@ -118,4 +132,4 @@ def describe(estimate: dict) -> str:
 
 
 __all__ = ["estimate_training", "estimate_generation", "describe", "text_shape", "GB", "seven_b_thinker_config",
-           "meta_model"]
+           "meta_model", "largest_micro_batch"]

@@ -166,27 +166,15 @@ def setup(config: dict, d: Dist, *, resume: bool) -> RunState:
     return state
 
 
-def largest_micro_batch(state: RunState) -> tuple[int, int]:
-    """(padded tokens, target tokens) of the largest micro-batch this rank's plan will run."""
-    from benchmark.prompting import length_groups
-
-    tc, d, lengths = state.config["train"], state.d, state.inputs.lengths
-    targets = [len(t or "") / 3.0 + 2 for t in state.train_rows.select_columns(["target"])["target"]]
-    best = (0, 0)
-    for step in range(tc["max_steps"]):
-        idx = list(state.plan.rank_batch(step, d.rank, d.world_size))
-        for group in length_groups([lengths[i] for i in idx], tc["micro_batch_size"], 0.9,
-                                   tc["max_tokens_per_micro_batch"]):
-            padded = len(group) * max(lengths[idx[g]] for g in group)
-            best = max(best, (int(padded), int(sum(targets[idx[g]] for g in group))))
-    return best
-
-
 def memory_preview(state: RunState) -> str:
     """The estimated peak memory of this process (before step 1), as printed by the run."""
-    from benchmark.memory import describe, estimate_training
+    from benchmark.memory import describe, estimate_training, largest_micro_batch
 
-    tokens, target_tokens = largest_micro_batch(state)
+    tc, d = state.config["train"], state.d
+    targets = [len(t or "") / 3.0 + 2 for t in state.train_rows.select_columns(["target"])["target"]]
+    tokens, target_tokens = largest_micro_batch(
+        [state.plan.rank_batch(s, d.rank, d.world_size) for s in range(tc["max_steps"])], state.inputs.lengths,
+        targets, tc["micro_batch_size"], tc["max_tokens_per_micro_batch"])
     estimate = estimate_training(state.model, tokens=tokens, target_tokens=target_tokens,
                                  checkpointing=state.config["model"]["gradient_checkpointing"])
     line = (f"estimated peak memory per process: {describe(estimate)}; largest planned micro-batch "

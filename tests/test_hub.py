@@ -161,3 +161,18 @@ def test_memory_estimate_of_the_7b_from_its_config_on_the_meta_device():
     assert 20 * GB < on["total"] < 26 * GB and 60 * GB < off["total"] < 80 * GB  # STACK.md: ~23-24 and ~70-75 GB
     gen = estimate_generation(model, batch=8, prompt_tokens=1625, new_tokens=256)
     assert gen["total"] == sum(v for k, v in gen.items() if k != "total") and gen["kv_cache"] > 0
+
+
+def test_largest_planned_micro_batch_is_the_one_the_trainer_cuts():
+    from benchmark.memory import largest_micro_batch
+    from benchmark.prompting import estimate_length, micro_batches
+
+    rows = [{"id": str(i), "task": "asr", "audio": True, "duration": d, "text": None, "instruction": "x",
+             "target": "y" * (10 * i)} for i, d in enumerate([3.0, 60.0, 5.0, 60.0, 20.0, 2.0])]
+    lengths = [estimate_length(r) for r in rows]
+    targets = [len(r["target"]) / 3.0 + 2 for r in rows]
+    tokens, target_tokens = largest_micro_batch([[0, 1, 2], [3, 4, 5]], lengths, targets, 4, 2000)
+    cut = [c for batch in ([rows[0], rows[1], rows[2]], [rows[3], rows[4], rows[5]])
+           for c in micro_batches(batch, 4, max_tokens=2000)]
+    assert tokens == int(max(len(c) * max(estimate_length(r) for r in c) for c in cut))
+    assert tokens <= 2000 and target_tokens > 0
