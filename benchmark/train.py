@@ -81,7 +81,7 @@ def init_distributed(device: str | None = None) -> Dist:
     if use_cuda:
         torch.cuda.set_device(dev)
     if world > 1 and not dist.is_initialized():
-        # rank 0 evaluates alone while the others wait at a barrier: allow a long wait
+        # rank 0 scores (BERTScore, bootstrap) while the others wait at a barrier: allow a long wait
         dist.init_process_group(backend="nccl" if use_cuda else "gloo", timeout=timedelta(hours=3))
         log.info("rank %d/%d joined (%s)", rank, world, dist.get_backend())
     return Dist(rank=rank, world_size=world, local_rank=local, device=dev)
