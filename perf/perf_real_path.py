@@ -213,7 +213,7 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=["memory", "eval", "stop", "table"])
     parser.add_argument("--work", type=Path, help="working folder (default: a temporary one)")
-    parser.add_argument("--limit", type=int, default=4, help="examples per task for the eval figure")
+    parser.add_argument("--limit", type=int, default=10, help="examples per task for the eval figure")
     parser.add_argument("--steps", type=int, default=60, help="training steps before the stop-token figure")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--measure-memory", nargs=2, help=argparse.SUPPRESS)

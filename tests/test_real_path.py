@@ -1,7 +1,7 @@
 """The hub path, offline, on the `Qwen/Qwen2.5-Omni-7B` replica (tests/fixtures_replica.py): the README's commands.
 
-`benchmark.run --model Qwen/Qwen2.5-Omni-7B` trains and evaluates (results carry the snapshot sha and
-the generation settings); `benchmark.evaluate` under `torchrun --nproc_per_node=2` gives exactly the
+`torchrun --nproc_per_node=2 -m benchmark.run --model Qwen/Qwen2.5-Omni-7B` trains and evaluates
+(results carry the snapshot sha and the generation settings); `benchmark.evaluate` under `torchrun --nproc_per_node=2` gives exactly the
 predictions of one process; `benchmark.export` writes a merged checkpoint equal to base + scale * B @ A
 and a hub-named adapter that PEFT loads onto the full Omni model with the run's own logits; a hub id
 that is not cached fails with one line naming the model and `hf download`.
@@ -32,10 +32,12 @@ def _run(cmd: list[str], env: dict, timeout: int = 600) -> subprocess.CompletedP
 def hub_run(omni_replica, mini_dataset, tmp_path_factory):
     hf_home, snapshot, sha = omni_replica
     out = tmp_path_factory.mktemp("hub-run") / "hybrid"
-    proc = _run([sys.executable, "-m", "benchmark.run", "--strategy", "hybrid", "--model", REPO_ID,
+    env = {**replica_env(hf_home), "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
+    proc = _run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                 "-m", "benchmark.run", "--strategy", "hybrid", "--model", REPO_ID,
                  "--data", str(mini_dataset), "--output-dir", str(out), "--max-steps", "2", "train.lr=1e-2",
                  "train.warmup_steps=1", "train.val_every=0", "eval.max_per_task=2", "eval.max_new_tokens=6",
-                 "eval.bootstrap=10", "output.plots=false", "-q"], replica_env(hf_home))
+                 "eval.bootstrap=10", "output.plots=false", "-q"], env)
     return out, proc
 
 
@@ -45,6 +47,7 @@ def test_run_records_the_snapshot_sha_and_the_generation_settings(hub_run, omni_
     out, proc = hub_run
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert results["model"]["revision"] == omni_replica[2] and results["model"]["base_model"] == REPO_ID
+    assert results["data"]["n"] == {"asr": 2, "ssum": 1, "tsum": 1, "dialect": 2, "emotion": 2}  # both ranks' shares
     assert results["generation"] == {"max_new_tokens": 6, "batch_size": 8, "greedy": True,
                                      "eos": ["<|im_end|>", "<|endoftext|>"], "pad": "<|endoftext|>"}
     assert (out / "adapter" / "adapter_model.safetensors").is_file()
