@@ -217,11 +217,12 @@ def export(run_dir, output_dir, *, base: str | None = None, merged: bool = True)
         raise ExportError(f"{source.path}/config.json: model_type {base_config.get('model_type')!r}; the export "
                           "needs the full Qwen2.5-Omni checkpoint (model_type qwen2_5_omni)")
     prepare_output(out)
+    (out / MARKER).write_text(json.dumps({"run": str(run_dir), "complete": False}) + "\n", encoding="utf-8")
     scale = lora_scale(config)
     write_adapter(out / "adapter", config, pairs, base_name, extra)
     info = {"run": str(run_dir), "base": base_name, "revision": source.revision, "scale": scale,
             "adapted_modules": len(pairs), "targets": sorted({m.rsplit(".", 1)[-1] for m in pairs}),
-            "extra_trained": sorted(extra), "adapter": str(out / "adapter")}
+            "extra_trained": sorted(extra), "adapter": str(out / "adapter"), "complete": True}
     if merged:
         info.update(write_merged(out / "merged", source.path, pairs, scale, extra), merged=str(out / "merged"))
         write_generation_config(out / "merged", source.path)

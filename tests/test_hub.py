@@ -178,3 +178,23 @@ def test_largest_planned_micro_batch_is_the_one_the_trainer_cuts():
            for c in micro_batches(batch, 4, max_tokens=2000)]
     assert tokens == int(max(len(c) * max(estimate_length(r) for r in c) for c in cut))
     assert tokens <= 2000 and target_tokens > 0
+
+
+def test_export_refuses_user_folders_and_thinker_only_bases(omni_replica, tiny_model_dir, tmp_path, capsys):
+    from benchmark.export import main
+    from benchmark.model import apply_lora, load_model
+
+    model, _ = load_model(str(omni_replica[1]))
+    peft_model, _ = apply_lora(model, r=2, alpha=4)
+    peft_model.save_pretrained(tmp_path / "run" / "adapter")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    assert main([str(tmp_path / "run"), "--output-dir", str(mine), "--base", str(omni_replica[1])]) == 2
+    assert "not an earlier benchmark.export output" in capsys.readouterr().err and (mine / "notes.txt").exists()
+    assert main([str(tmp_path / "run"), "--output-dir", str(tmp_path / "o"), "--base", str(tiny_model_dir)]) == 2
+    assert "model_type 'qwen2_5_omni_thinker'" in capsys.readouterr().err
+    out = tmp_path / "again"
+    for _ in range(2):  # a previous export is replaced
+        assert main([str(tmp_path / "run"), "--output-dir", str(out), "--base", str(omni_replica[1]), "--no-merged"]) == 0
+    assert json.loads((out / "export.json").read_text())["complete"] and not (out / "merged").exists()
