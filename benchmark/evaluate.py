@@ -216,6 +216,8 @@ def evaluate(model, processor, rows: list[dict], output_dir, *, batch_size: int 
     if not rows:
         raise ValueError("no rows to evaluate")
     output_dir = Path(output_dir)
+    if d is not None:
+        d.barrier()  # every rank starts together: eval_wall_s is the evaluation's, not the load skew's
     start = time.perf_counter()
     mine = shard_rows(rows, d.rank, d.world_size) if d is not None and d.enabled else rows
     outputs, stats = generate_texts(model, processor, mine, batch_size=batch_size, max_new_tokens=max_new_tokens,
