@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -198,3 +201,14 @@ def test_export_refuses_user_folders_and_thinker_only_bases(omni_replica, tiny_m
     for _ in range(2):  # a previous export is replaced
         assert main([str(tmp_path / "run"), "--output-dir", str(out), "--base", str(omni_replica[1]), "--no-merged"]) == 0
     assert json.loads((out / "export.json").read_text())["complete"] and not (out / "merged").exists()
+
+
+def test_the_adapter_is_written_before_evaluation(mini_dataset, tmp_path):
+    """An evaluation that fails (here: no such split) keeps the trained adapter."""
+    out = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "benchmark.run", "--strategy", "uniform", "--data", str(mini_dataset),
+                           "--output-dir", str(out), "--max-steps", "1", "train.val_every=0", "eval.split=nosuchsplit",
+                           "output.plots=false", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode != 0 and "nosuchsplit" in proc.stderr
+    assert (out / "adapter" / "adapter_model.safetensors").is_file() and not (out / "results.json").exists()
