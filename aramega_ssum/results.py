@@ -37,6 +37,7 @@ ALLOWED_KEYS = {
     "scoring": {"bootstrap", "seed", "bertscore_model", "bertscore_layer"},
     "efficiency": {"train_wall_s", "eval_wall_s", "rtfx", "peak_mem_gb", "hardware"},
     "audio": {"truncated", "skipped", "max_audio_seconds"},
+    "generation": {"max_new_tokens", "batch_size", "greedy", "eos", "pad"},
 }
 
 
@@ -145,7 +146,8 @@ def build_results(scores: Mapping[str, Any], *, model: Mapping[str, Any], data: 
                   predictions_path: str | os.PathLike, results_dir: str | os.PathLike | None = None,
                   scoring: Mapping[str, Any] | None = None, training: Mapping[str, Any] | None = None,
                   efficiency: Mapping[str, Any] | None = None, audio: Mapping[str, Any] | None = None,
-                  env: Mapping[str, Any] | None = None, created_at: str | None = None) -> dict:
+                  env: Mapping[str, Any] | None = None, created_at: str | None = None,
+                  generation: Mapping[str, Any] | None = None) -> dict:
     """The results dict (schema_version RESULTS_SCHEMA_VERSION) for one evaluated system.
 
     scores: output of `score_predictions` on the predictions file, computed with `scoring`
@@ -156,9 +158,10 @@ def build_results(scores: Mapping[str, Any], *, model: Mapping[str, Any], data: 
     effective_batch} or None for zero-shot. efficiency: {train_wall_s, eval_wall_s, rtfx,
     peak_mem_gb, hardware}. audio: {truncated, skipped, max_audio_seconds}. env defaults to
     `environment()`. predictions_path is stored relative to results_dir (default: its own folder).
+    generation (optional): {max_new_tokens, batch_size, greedy, eos, pad}, the decoding settings.
     """
     blocks = {"model": model, "adapter": model.get("adapter"), "training": training, "data": data,
-              "scoring": scoring, "efficiency": efficiency, "audio": audio}
+              "scoring": scoring, "efficiency": efficiency, "audio": audio, "generation": generation}
     for name, block in blocks.items():
         _check_keys(name, block)
     metrics, breakdown = split_scores(scores)
@@ -183,6 +186,8 @@ def build_results(scores: Mapping[str, Any], *, model: Mapping[str, Any], data: 
         "predictions": predictions_entry(predictions_path, results_dir),
         "verified": False,
     }
+    if generation is not None:
+        results["generation"] = dict(generation)
     _check_finite(results, "")
     return results
 

@@ -25,7 +25,8 @@ DEFAULTS: dict = {
     "model": {
         "name": "tiny",  # "tiny" | hub id | local path
         "dtype": None,  # null = bfloat16 on GPU, float32 on CPU
-        "gradient_checkpointing": False,
+        "gradient_checkpointing": True,  # recompute activations in backward (~3x less memory on the 7B)
+        "attn_implementation": None,  # null = flash_attention_2 on CUDA when installed, else sdpa
         "train_aligner": False,  # thinker.audio_tower.proj
         "train_audio_encoder": False,  # thinker.audio_tower
         "extra_trainable": [],  # regexes of base-model parameter names also trained (e.g. "lm_head.weight")
@@ -46,7 +47,8 @@ DEFAULTS: dict = {
         "seed": 0,
         "max_steps": 1000,  # optimizer steps (global batches)
         "batch_size": 8,  # effective (global) batch: examples per optimizer step, all ranks together
-        "micro_batch_size": 4,  # examples per forward pass on one rank (gradient accumulation)
+        "micro_batch_size": 4,  # at most this many examples per forward pass on one rank (gradient accumulation)
+        "max_tokens_per_micro_batch": 8192,  # and at most this many padded tokens (audio: 25/s); 0 = no bound
         "lr": 1.0e-4,  # LoRA weights
         "base_lr": None,  # trained base-model weights (aligner, encoder, extra_trainable); null = lr
         "weight_decay": 0.0,
@@ -83,6 +85,7 @@ FREE_BLOCKS = ("schedule", "tiny")  # mappings whose keys are not fixed by DEFAU
 # Types of settings whose default is null (anything else takes the type of its default).
 NULLABLE_TYPES: dict[str, tuple[type, ...]] = {
     "model.dtype": (str,),
+    "model.attn_implementation": (str,),
     "data.max_audio_seconds": (int, float),
     "train.base_lr": (int, float),
     "eval.bertscore_model": (str,),
@@ -244,6 +247,21 @@ def _unknown(key: str, missing: str, node, source: str):
     hint = difflib.get_close_matches(last, known, n=1)
     extra = f"; did you mean {hint[0]!r}?" if hint else ""
     raise ConfigError(f"{source}: unknown config key {key!r} ({missing!r} is not one of {known}){extra}")
+
+
+def eval_config(model: str, path: str | Path | None = None) -> dict:
+    """The resolved settings a run with `model` evaluates with (its `eval:` and `data:` blocks).
+
+    `path`: a run's config.yaml or a strategy file; default benchmark/configs/uniform.yaml (the four
+    strategy files share their eval settings). So `benchmark.evaluate` and `benchmark.run` use one
+    generation budget (the tiny block included).
+    """
+    path = Path(path) if path else config_path("uniform")
+    try:
+        strategy = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("strategy", path.stem)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    return load_config(str(strategy), [f"model.name={model}"], path=path)
 
 
 def schedule_sha256(config: dict) -> str:

@@ -3,12 +3,18 @@
 Examples:
     python -m benchmark.evaluate --model tiny
     python -m benchmark.evaluate --model Qwen/Qwen2.5-Omni-7B --data aramega-ssum --batch-size 16
+    torchrun --nproc_per_node=4 -m benchmark.evaluate --model Qwen/Qwen2.5-Omni-7B --data /data/aramega-ssum
+    python -m benchmark.evaluate --model Qwen/Qwen2.5-Omni-7B --adapter runs/x/adapter --config runs/x/config.yaml
     python -m benchmark.evaluate --model tiny --adapter runs/hybrid/adapter --output-dir runs/hybrid/eval
     python -m benchmark.evaluate --model /models/omni-thinker --tasks asr ssum --max-new-tokens 256
 
 Writes ``predictions.jsonl`` (one record per example: id, task, prediction, reference,
 raw_prediction, + dialect for ASR rows when known) and ``scores.json`` (exactly what
-``python -m benchmark.score predictions.jsonl`` prints) into --output-dir, and prints a table.
+``python -m benchmark.score predictions.jsonl`` prints) and ``generation.json`` (budget, stop tokens,
+empty / budget-hitting outputs per task) into --output-dir, and prints a table. The generation
+budget, batch size and audio bound default to the run settings' ``eval:``/``data:`` blocks
+(benchmark/configs/*.yaml, or --config of a run), so zero-shot and fine-tuned rows share one budget.
+Under torchrun each process generates its share of the rows; rank 0 writes.
 Generation is greedy with LEFT padding; rows are grouped by length (at most --batch-size, fewer
 when lengths differ much) so batches carry little padding,
 and predictions are written in the split's order. Classification outputs are mapped to the label
@@ -22,7 +28,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -87,10 +92,11 @@ def last_position_logits(model):
 
 
 @torch.inference_mode()
-def generate_texts(model, processor, rows: list[dict], *, batch_size: int = 8, max_new_tokens: int = 128,
+def generate_texts(model, processor, rows: list[dict], *, batch_size: int = 8, max_new_tokens: int = 256,
                    max_audio_seconds: float | None = None, over_limit: str = "truncate",
                    min_efficiency: float | None = 0.8, progress: bool = True) -> tuple[dict[str, str], dict]:
-    """Greedy outputs {id: text} for `rows`, and counts {audio_truncated, audio_skipped, skipped_ids}.
+    """Greedy outputs {id: text} for `rows`, and counts {audio_truncated, audio_skipped, skipped_ids,
+    hit_budget_ids}. Generation stops at `benchmark.model.stop_tokens` (<|im_end|>, <|endoftext|>).
 
     Batches hold at most `batch_size` rows of similar length (`length_groups`: sorted by estimated
     length, a batch closed early when padding would exceed 1 - `min_efficiency`; None: fixed-size
@@ -98,9 +104,11 @@ def generate_texts(model, processor, rows: list[dict], *, batch_size: int = 8, m
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    from benchmark.model import stop_tokens
+
     chunks = length_groups([estimate_length(r) for r in rows], batch_size, min_efficiency)
-    tok = processor.tokenizer
-    outputs, stats = {}, {"audio_truncated": 0, "audio_skipped": 0, "skipped_ids": []}
+    tok, stops = processor.tokenizer, stop_tokens(processor.tokenizer)
+    outputs, stats = {}, {"audio_truncated": 0, "audio_skipped": 0, "skipped_ids": [], "hit_budget_ids": []}
     device = next(model.parameters()).device
 
     def collate(chunk):
@@ -113,22 +121,29 @@ def generate_texts(model, processor, rows: list[dict], *, batch_size: int = 8, m
         for k in tqdm(range(len(chunks)), desc="generate", unit="batch", disable=not progress):
             batch = pending.result()
             pending = pool.submit(collate, chunks[k + 1]) if k + 1 < len(chunks) else None
-            for key in stats:
+            for key in ("audio_truncated", "audio_skipped", "skipped_ids"):
                 stats[key] += batch[key]
             if batch["ids"]:
-                outputs.update(zip(batch["ids"], _generate(model, batch, device, tok, max_new_tokens)))
+                texts, hit = _generate(model, batch, device, tok, max_new_tokens, stops)
+                outputs.update(zip(batch["ids"], texts))
+                stats["hit_budget_ids"] += [i for i, h in zip(batch["ids"], hit) if h]
     return outputs, stats
 
 
-def _generate(model, batch: dict, device, tok, max_new_tokens: int) -> list[str]:
-    """Greedy generation for one collated batch; the decoded new text of each row."""
+def _generate(model, batch: dict, device, tok, max_new_tokens: int, stops: dict) -> tuple[list[str], list[bool]]:
+    """Greedy generation for one collated batch: the decoded new text of each row, and whether it
+    ran to `max_new_tokens` without a stop token."""
     inputs = {k: v.to(device) for k, v in model_inputs(batch).items()}
     if "input_features" in inputs:
         inputs["input_features"] = inputs["input_features"].to(model.dtype)
     with last_position_logits(model):
         generated = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
-                                   pad_token_id=tok.pad_token_id, use_cache=True)
-    return tok.batch_decode(generated[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+                                   eos_token_id=stops["eos_token_id"], pad_token_id=stops["pad_token_id"],
+                                   use_cache=True)
+    new = generated[:, inputs["input_ids"].shape[1]:]
+    stopped = torch.isin(new, torch.tensor(stops["eos_token_id"], device=new.device)).any(dim=-1)
+    hit = [(not bool(s)) and new.shape[1] >= max_new_tokens for s in stopped.cpu()]
+    return tok.batch_decode(new, skip_special_tokens=True), hit
 
 
 def prediction_records(rows: list[dict], outputs: dict[str, str]) -> list[dict]:
@@ -146,28 +161,78 @@ def prediction_records(rows: list[dict], outputs: dict[str, str]) -> list[dict]:
     return records
 
 
-def evaluate(model, processor, rows: list[dict], output_dir, *, batch_size: int = 8, max_new_tokens: int = 128,
+def shard_rows(rows: list[dict], rank: int, world_size: int) -> list[dict]:
+    """This rank's share of `rows`: sorted by estimated length, then dealt round-robin (balanced work)."""
+    order = sorted(range(len(rows)), key=lambda i: (estimate_length(rows[i]), i))
+    return [rows[i] for i in sorted(order[rank::world_size])]
+
+
+def gather_outputs(outputs: dict, stats: dict, d) -> tuple[dict, dict]:
+    """Every rank's outputs and counts, merged (identity for a single process)."""
+    if d is None or not d.enabled:
+        return outputs, stats
+    merged_out, merged = {}, {k: ([] if isinstance(v, list) else 0) for k, v in stats.items()}
+    for out, st in d.all_gather_object((outputs, stats)):
+        merged_out.update(out)
+        for key, value in st.items():
+            merged[key] += value
+    return merged_out, merged
+
+
+def generation_report(records: list[dict], hit_budget_ids, max_new_tokens: int, stops: dict,
+                      batch_size: int, *, threshold: float = 0.5) -> dict:
+    """Per-task counts of empty outputs and outputs that hit the budget; a loud warning above `threshold`."""
+    hit = set(hit_budget_ids)
+    report = {"max_new_tokens": max_new_tokens, "batch_size": batch_size, "greedy": True,
+              "eos": stops["names"]["eos"], "pad": stops["names"]["pad"], "empty": {}, "hit_budget": {}}
+    for task in dict.fromkeys(r["task"] for r in records):
+        mine = [r for r in records if r["task"] == task]
+        empty = sum(not r["raw_prediction"].strip() for r in mine)
+        budget = sum(r["id"] in hit for r in mine)
+        report["empty"][task], report["hit_budget"][task] = empty, budget
+        for what, n in (("EMPTY", empty), (f"HIT THE {max_new_tokens}-TOKEN BUDGET (no stop token)", budget)):
+            if n > threshold * len(mine):
+                logger.warning("!!! %s: %d of %d predictions %s: check the stop tokens, eval.max_new_tokens "
+                               "and the model before trusting these scores", task, n, len(mine), what)
+    return report
+
+
+def evaluate(model, processor, rows: list[dict], output_dir, *, batch_size: int = 8, max_new_tokens: int = 256,
              max_audio_seconds: float | None = None, over_limit: str = "truncate", bootstrap: int = 1000,
              seed: int = 0, bertscore_model: str | None = None, bertscore_layer: int | None = None,
-             progress: bool = True) -> dict:
+             progress: bool = True, d=None) -> dict | None:
     """Generate, write predictions.jsonl and scores.json into `output_dir`; return a summary dict.
 
+    With `d` (a `benchmark.train.Dist` of several processes) each rank generates its share
+    (`shard_rows`) and rank 0 gathers, writes and scores; the other ranks return None. The
+    predictions equal those of one process.
     Summary: scores, predictions_path, scores_path, n (per task), audio {truncated, skipped,
-    max_audio_seconds, skipped_ids}, eval_wall_s, audio_seconds, rtfx (audio seconds per wall second).
+    max_audio_seconds, skipped_ids}, generation (`generation_report`), eval_wall_s, audio_seconds,
+    rtfx (audio seconds per wall second).
     """
     from aramega_ssum.metrics import score_predictions
+    from benchmark.model import stop_tokens
 
     if not rows:
         raise ValueError("no rows to evaluate")
     output_dir = Path(output_dir)
+    if d is not None:
+        d.barrier()  # every rank starts together: eval_wall_s is the evaluation's, not the load skew's
     start = time.perf_counter()
-    outputs, stats = generate_texts(model, processor, rows, batch_size=batch_size, max_new_tokens=max_new_tokens,
-                                    max_audio_seconds=max_audio_seconds, over_limit=over_limit, progress=progress)
+    mine = shard_rows(rows, d.rank, d.world_size) if d is not None and d.enabled else rows
+    outputs, stats = generate_texts(model, processor, mine, batch_size=batch_size, max_new_tokens=max_new_tokens,
+                                    max_audio_seconds=max_audio_seconds, over_limit=over_limit,
+                                    progress=progress and (d is None or d.is_main))
+    outputs, stats = gather_outputs(outputs, stats, d)
     wall = time.perf_counter() - start
+    if d is not None and not d.is_main:
+        return None
     records = prediction_records(rows, outputs)
     if stats["audio_skipped"]:
         logger.warning("%d example(s) skipped (audio over %s s): %s", stats["audio_skipped"], max_audio_seconds,
                        ", ".join(map(str, stats["skipped_ids"][:10])))
+    generation = generation_report(records, stats["hit_budget_ids"], max_new_tokens, stop_tokens(processor.tokenizer),
+                                   batch_size)
     predictions_path = write_predictions(output_dir / "predictions.jsonl", records)
     scores = score_predictions(records, bootstrap=bootstrap, seed=seed, bertscore_model=bertscore_model,
                                bertscore_layer=bertscore_layer)
@@ -180,7 +245,7 @@ def evaluate(model, processor, rows: list[dict], output_dir, *, batch_size: int 
         "scores": scores, "predictions_path": str(predictions_path), "scores_path": str(scores_path), "n": n,
         "audio": {"truncated": stats["audio_truncated"], "skipped": stats["audio_skipped"],
                   "max_audio_seconds": max_audio_seconds, "skipped_ids": stats["skipped_ids"]},
-        "eval_wall_s": round(wall, 3), "audio_seconds": round(audio_seconds, 3),
+        "generation": generation, "eval_wall_s": round(wall, 3), "audio_seconds": round(audio_seconds, 3),
         "rtfx": round(audio_seconds / wall, 3) if wall > 0 and audio_seconds > 0 else None,
     }
 
@@ -193,24 +258,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--adapter", type=Path, help="a saved LoRA adapter folder to apply")
     parser.add_argument("--data", type=Path, default=Path("aramega-ssum"),
                         help="dataset folder (built with the embedded default if missing)")
-    parser.add_argument("--config", default="multitask", help="dataset config (default multitask)")
+    parser.add_argument("--data-config", dest="config_name", default="multitask", help="dataset config (default multitask)")
     parser.add_argument("--split", default="test", help="split to evaluate (default test)")
     parser.add_argument("--tasks", nargs="+", help="only these tasks (default: every task in the split)")
     parser.add_argument("--limit", type=int, help="at most N examples per task (quick looks)")
     parser.add_argument("--output-dir", type=Path, help="where to write (default runs/eval-<model>)")
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--max-new-tokens", type=int, default=128)
-    parser.add_argument("--max-audio-seconds", type=float, help="bound on audio length (longer: truncated)")
+    parser.add_argument("--config", type=Path, help="settings file (a run's config.yaml); default the strategy configs'")
+    parser.add_argument("--batch-size", type=int, help="default: eval.batch_size of the settings")
+    parser.add_argument("--max-new-tokens", type=int, help="default: eval.max_new_tokens of the settings (one budget)")
+    parser.add_argument("--max-audio-seconds", type=float, help="bound on audio length (default data.max_audio_seconds)")
     parser.add_argument("--skip-long-audio", action="store_true", help="skip clips over the bound instead")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--device", help="cpu | cuda (default: cuda:LOCAL_RANK when available)")
     parser.add_argument("--dtype", help="torch dtype (default: bfloat16 on CUDA for real models, else float32)")
+    parser.add_argument("--attn-implementation", help="sdpa | flash_attention_2 | eager (default model.attn_implementation)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--bertscore-model", help="local model directory for BERTScore")
     parser.add_argument("--bertscore-layer", type=int)
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
-    if args.batch_size < 1 or args.max_new_tokens < 1:
+    if (args.batch_size is not None and args.batch_size < 1) or (args.max_new_tokens is not None and args.max_new_tokens < 1):
         parser.error("--batch-size and --max-new-tokens must be >= 1")
     return args
 
@@ -231,31 +298,73 @@ def select_rows(rows: list[dict], tasks=None, limit: int | None = None) -> list[
     return rows
 
 
+def settings(args: argparse.Namespace) -> dict:
+    """Generation settings: the flags, else the run config's eval:/data:/model: values."""
+    from benchmark.config import eval_config
+
+    config = eval_config(args.model, args.config)
+    ec, dc = config["eval"], config["data"]
+    pick = lambda flag, value: value if flag is None else flag  # noqa: E731
+    return {"batch_size": pick(args.batch_size, ec["batch_size"]),
+            "max_new_tokens": pick(args.max_new_tokens, ec["max_new_tokens"]),
+            "max_audio_seconds": pick(args.max_audio_seconds, dc["max_audio_seconds"]),
+            "over_limit": "skip" if args.skip_long_audio else dc["over_limit"],
+            "attn_implementation": pick(args.attn_implementation, config["model"]["attn_implementation"])}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from benchmark.config import ConfigError
+    from benchmark.hub import ModelNotFoundError
+    from benchmark.train import close_distributed, init_distributed
+
+    try:
+        opts = settings(args)
+        d = init_distributed(args.device)
+        try:
+            return _evaluate_cli(args, opts, d)
+        finally:
+            close_distributed()
+    except (ConfigError, ModelNotFoundError) as err:
+        print(f"python -m benchmark.evaluate: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _evaluate_cli(args: argparse.Namespace, opts: dict, d) -> int:
+    from benchmark.hub import resolve_model
     from benchmark.model import load_adapter, load_model
     from benchmark.score import format_table
 
+    if args.model != "tiny":
+        resolve_model(args.model)  # a missing model fails before any other work
     if not args.data.exists():
         from builders.build import ensure_dataset
 
-        ensure_dataset(str(args.data), seed=args.seed)
-    rows = select_rows(load_rows(args.data, args.split, args.config), args.tasks, args.limit)
-    model, processor = load_model(args.model, dtype=args.dtype, device=args.device, seed=args.seed)
+        if d.is_main:
+            ensure_dataset(str(args.data), seed=args.seed)
+        d.barrier()
+    rows = select_rows(load_rows(args.data, args.split, args.config_name), args.tasks, args.limit)
+    model, processor = load_model(args.model, dtype=args.dtype, device=d.device, seed=args.seed,
+                                  attn_implementation=opts["attn_implementation"])
     if args.adapter:
         model = load_adapter(model, args.adapter).eval()
     output_dir = args.output_dir or Path("runs") / f"eval-{Path(str(args.model)).name}"
-    summary = evaluate(model, processor, rows, output_dir, batch_size=args.batch_size,
-                       max_new_tokens=args.max_new_tokens, max_audio_seconds=args.max_audio_seconds,
-                       over_limit="skip" if args.skip_long_audio else "truncate", bootstrap=args.bootstrap,
-                       seed=args.seed, bertscore_model=args.bertscore_model, bertscore_layer=args.bertscore_layer)
+    summary = evaluate(model, processor, rows, output_dir, batch_size=opts["batch_size"],
+                       max_new_tokens=opts["max_new_tokens"], max_audio_seconds=opts["max_audio_seconds"],
+                       over_limit=opts["over_limit"], bootstrap=args.bootstrap, seed=args.seed,
+                       bertscore_model=args.bertscore_model, bertscore_layer=args.bertscore_layer, d=d)
+    if summary is None:  # not rank 0
+        return 0
+    write_json_atomic(output_dir / "generation.json", {**summary["generation"], "model": args.model,
+                                                        "revision": model.get_base_model().source.revision
+                                                        if args.adapter else model.source.revision})
     print(format_table(summary["scores"]))
-    audio = summary["audio"]
+    audio, gen = summary["audio"], summary["generation"]
     print(f"\n{sum(summary['n'].values())} examples in {summary['eval_wall_s']:.1f} s (RTFx {summary['rtfx']}); "
-          f"audio truncated {audio['truncated']}, skipped {audio['skipped']}")
+          f"audio truncated {audio['truncated']}, skipped {audio['skipped']}; budget {gen['max_new_tokens']} new tokens, "
+          f"hit by {sum(gen['hit_budget'].values())}, empty {sum(gen['empty'].values())}")
     print(f"predictions: {summary['predictions_path']}\nscores: {summary['scores_path']}")
     return 0
 

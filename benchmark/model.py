@@ -9,8 +9,12 @@
   `WhisperFeatureExtractor`. Built once into ``<cache_dir>/<hash of training text + recipe>/``
   (default ``.cache/tiny-qwen2.5-omni``, or ``$ARAMEGA_SSUM_CACHE/tiny-qwen2.5-omni``) and always
   loaded back through the same `from_pretrained` path as a real checkpoint.
-- hub id / local path: safetensors only, no `trust_remote_code`; a full Qwen2.5-Omni checkpoint
-  (model_type ``qwen2_5_omni``) has its thinker loaded alone (``thinker.*`` keys); bf16 on CUDA.
+- hub id / local path: resolved by `benchmark.hub.resolve_model` (cache snapshot + sha, or folder +
+  content hash); safetensors only, no `trust_remote_code`; a full Qwen2.5-Omni checkpoint
+  (model_type ``qwen2_5_omni``, the hub's layout) has its thinker loaded alone (``thinker.*`` keys,
+  renamed to transformers 5's names on load); bf16 on CUDA; the vision tower dropped.
+- every model gets the stop tokens by name: eos ``<|im_end|>`` and ``<|endoftext|>``, pad
+  ``<|endoftext|>`` (the hub checkpoint's generation config has no eos).
 
 `apply_lora(model, r=16, alpha=32, dropout=0.05, ...)` adapts only the language model's q/k/v/o
 projections; the audio encoder and its aligner (`audio_tower.proj`) stay frozen unless asked.
@@ -48,6 +52,8 @@ EXTRA_TOKENS = {
 }
 
 
+EOS_TOKENS = ("<|im_end|>", "<|endoftext|>")  # generation stops at either
+PAD_TOKEN = "<|endoftext|>"
 SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", *EXTRA_TOKENS.values())
 # Qwen2.5-Omni's chat template (audio and text parts; images/videos kept for completeness).
 CHAT_TEMPLATE = (
@@ -123,29 +129,85 @@ def default_cache_dir() -> Path:
 
 
 def load_model(name: str = "tiny", *, dtype=None, device="cpu", seed: int = 0, cache_dir=None,
-               gradient_checkpointing: bool = False):
-    """(model, processor) for "tiny", a hub id or a local path; the model is in eval mode on `device`."""
+               gradient_checkpointing: bool = False, attn_implementation: str | None = None,
+               drop_vision: bool = True):
+    """(model, processor) for "tiny", a hub id or a local path; the model is in eval mode on `device`.
+
+    The weights are placed on `device` by `from_pretrained` itself (``device_map``), the vision tower
+    (unused: 0.68B parameters on the 7B) is dropped unless `drop_vision` is False, the stop tokens
+    (`set_stop_tokens`) are set, and ``model.source`` holds the `benchmark.hub.ModelSource` (folder
+    and revision). `attn_implementation` None picks flash_attention_2 on CUDA when flash-attn is
+    installed, else sdpa.
+    """
     from transformers import Qwen2_5OmniThinkerForConditionalGeneration as Thinker
+
+    from benchmark.hub import ModelSource, resolve_model
 
     device = torch.device(device)
     if dtype is None:
         dtype = torch.bfloat16 if (device.type == "cuda" and name != "tiny") else torch.float32
     elif isinstance(dtype, str):
         dtype = getattr(torch, dtype)
-    path = build_tiny(cache_dir=cache_dir, seed=seed) if name == "tiny" else name
-    kwargs = dict(dtype=dtype, use_safetensors=True, trust_remote_code=False)
-    config = _thinker_config(path)
+    if name == "tiny":
+        path = build_tiny(cache_dir=cache_dir, seed=seed)
+        source = ModelSource(name, path, f"tiny-{path.name}", "tiny")
+    else:
+        source = resolve_model(name)
+    kwargs = dict(dtype=dtype, use_safetensors=True, trust_remote_code=False,
+                  attn_implementation=attn_implementation or default_attn_implementation(device))
+    if device.type != "cpu":
+        kwargs["device_map"] = {"": str(device)}
+    config = _thinker_config(source.path)
     if config is not None:  # a full Omni checkpoint: take the thinker's weights only
         kwargs.update(config=config, key_mapping={r"^thinker\.": ""})
-    model = Thinker.from_pretrained(str(path), **kwargs)
+    model = Thinker.from_pretrained(str(source.path), **kwargs)
     model.to(device)
     model.eval()
+    if drop_vision and getattr(model.model, "visual", None) is not None:
+        model.model.visual = None  # audio + text only: free the vision tower's memory
+    if source.kind == "hub":
+        model.config._commit_hash = source.revision  # None after loading by hub id
+    model.source = source
     if gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.config.use_cache = False
-    processor = load_processor(str(path))
-    logger.info("loaded %s (%s, %.1fM parameters) on %s", name, dtype, num_params(model) / 1e6, device)
+    processor = load_processor(str(source.path))
+    set_stop_tokens(model, processor.tokenizer)
+    logger.info("loaded %s (%s, revision %s, %.1fM parameters, %s) on %s", name, dtype, source.revision,
+                num_params(model) / 1e6, kwargs["attn_implementation"], device)
     return model, processor
+
+
+def default_attn_implementation(device) -> str:
+    """flash_attention_2 on CUDA when the flash-attn package is installed, else sdpa."""
+    import importlib.util
+
+    if torch.device(device).type == "cuda" and importlib.util.find_spec("flash_attn") is not None:
+        return "flash_attention_2"
+    return "sdpa"
+
+
+def stop_tokens(tokenizer) -> dict:
+    """{"eos_token_id": [ids of <|im_end|>, <|endoftext|>], "pad_token_id": id of <|endoftext|>, "names": ...}.
+
+    Looked up by name in `tokenizer` (never hard-coded ids); a tokenizer without them is an error.
+    """
+    ids = {}
+    for name in (*EOS_TOKENS, PAD_TOKEN):
+        token_id = tokenizer.convert_tokens_to_ids(name)
+        if token_id is None or tokenizer.convert_ids_to_tokens(token_id) != name:
+            raise ValueError(f"the tokenizer has no {name} token: cannot set the stop tokens")
+        ids[name] = int(token_id)
+    return {"eos_token_id": [ids[n] for n in EOS_TOKENS], "pad_token_id": ids[PAD_TOKEN],
+            "names": {"eos": list(EOS_TOKENS), "pad": PAD_TOKEN}}
+
+
+def set_stop_tokens(model, tokenizer) -> dict:
+    """Write the stop tokens into `model.generation_config` (the hub's full-Omni checkpoint has no eos)."""
+    stops = stop_tokens(tokenizer)
+    model.generation_config.eos_token_id = stops["eos_token_id"]
+    model.generation_config.pad_token_id = stops["pad_token_id"]
+    return stops
 
 
 def _thinker_config(path):
@@ -341,5 +403,6 @@ def load_adapter(model, adapter_dir, *, is_trainable: bool = False):
     return peft_model
 
 
-__all__ = ["load_model", "apply_lora", "load_adapter", "build_tiny", "AudioOnlyQwenOmniProcessor",
+__all__ = ["load_model", "apply_lora", "load_adapter", "build_tiny", "AudioOnlyQwenOmniProcessor", "stop_tokens",
+           "set_stop_tokens",
            "LORA_TARGET_REGEX", "EXTRA_WEIGHTS", "num_params"]

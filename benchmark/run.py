@@ -6,12 +6,13 @@ Examples:
     python -m benchmark.run --strategy all --seed 1            # the four strategies, then compared
     python -m benchmark.run --strategy ads --output-dir runs/ads --resume
     torchrun --nproc_per_node=4 -m benchmark.run --strategy hybrid --model Qwen/Qwen2.5-Omni-7B \\
-        --data /data/aramega-ssum --max-steps 2000 model.gradient_checkpointing=true
+        --data /data/aramega-ssum --max-steps 2000
 
 Settings come from benchmark/configs/<strategy>.yaml; flags and `key=value` override them (unknown
 keys and wrong types are errors). The run folder (default runs/<run-id>/) receives config.yaml,
 train_log.jsonl, checkpoints/, adapter/, predictions.jsonl, scores.json, results.json and the loss
-plots. The recipe's phases: setup -> train -> evaluate -> save.
+plots. The recipe's phases: setup -> train -> save the adapter -> evaluate (every rank its share) ->
+save the results. Before step 1 the run logs an estimate of its peak memory per process.
 """
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ class RunState:
     val_rows: list = field(default_factory=list)
     plan: object = None
     extra: list = field(default_factory=list)  # base-model parameters trained besides LoRA
+    inputs: object = None  # the ScheduleInput of the train split (estimated lengths)
 
 
 def shared_run_id(d: Dist, strategy: str, model: str, seed: int) -> str:
@@ -134,6 +136,10 @@ def setup(config: dict, d: Dist, *, resume: bool) -> RunState:
     from builders.build import ensure_dataset
 
     mc, lc, tc, dc = config["model"], config["lora"], config["train"], config["data"]
+    from benchmark.hub import resolve_model
+
+    if mc["name"] != "tiny":
+        resolve_model(mc["name"])  # a missing model fails before any other work
     state = RunState(config, d, resolve_run_dir(config, d, resume))
     if d.device.type == "cpu" and tc["cpu_threads"]:
         torch.set_num_threads(tc["cpu_threads"])
@@ -141,10 +147,12 @@ def setup(config: dict, d: Dist, *, resume: bool) -> RunState:
         state.run_dir.mkdir(parents=True, exist_ok=True)
     state.data_dir = Path(main_first(d, lambda: ensure_dataset(dc["path"], seed=0)))
     state.model, state.processor = main_first(d, lambda: load_model(
-        mc["name"], dtype=mc["dtype"], device=d.device, seed=0, gradient_checkpointing=mc["gradient_checkpointing"]))
+        mc["name"], dtype=mc["dtype"], device=d.device, seed=0, gradient_checkpointing=mc["gradient_checkpointing"],
+        attn_implementation=mc["attn_implementation"]))
     state.train_rows = load_split(state.data_dir, "train", dc["config"])
     inputs = schedule_inputs(state.train_rows)
     state.plan = make_schedule(state, inputs)  # embeddings come from the frozen base model
+    state.inputs = inputs
     torch.manual_seed(tc["seed"])  # the same LoRA init on every rank
     state.model, state.lora = apply_lora(state.model, lc["r"], lc["alpha"], lc["dropout"], target_regex=lc["target_regex"],
                                          train_aligner=mc["train_aligner"], train_audio_encoder=mc["train_audio_encoder"])
@@ -156,6 +164,23 @@ def setup(config: dict, d: Dist, *, resume: bool) -> RunState:
     state.val_rows = select_rows(load_rows(state.data_dir, "validation", dc["config"]), limit=limit) if tc["val_every"] else []
     d.barrier()
     return state
+
+
+def memory_preview(state: RunState) -> str:
+    """The estimated peak memory of this process (before step 1), as printed by the run."""
+    from benchmark.memory import describe, estimate_training, largest_micro_batch
+
+    tc, d = state.config["train"], state.d
+    targets = [len(t or "") / 3.0 + 2 for t in state.train_rows.select_columns(["target"])["target"]]
+    tokens, target_tokens = largest_micro_batch(
+        [state.plan.rank_batch(s, d.rank, d.world_size) for s in range(tc["max_steps"])], state.inputs.lengths,
+        targets, tc["micro_batch_size"], tc["max_tokens_per_micro_batch"])
+    estimate = estimate_training(state.model, tokens=tokens, target_tokens=target_tokens,
+                                 checkpointing=state.config["model"]["gradient_checkpointing"])
+    line = (f"estimated peak memory per process: {describe(estimate)}; largest planned micro-batch "
+            f"{tokens} padded tokens ({target_tokens} target), gradient checkpointing "
+            f"{'on' if state.config['model']['gradient_checkpointing'] else 'off'}")
+    return line
 
 
 def train(state: RunState, *, resume: bool) -> dict:
@@ -180,41 +205,42 @@ def train(state: RunState, *, resume: bool) -> dict:
             "max_steps": cfg["train"]["max_steps"], "batch_size": cfg["train"]["batch_size"], "model": cfg["model"]["name"]}
     trainer = Trainer(state.model, collate, state.train_rows, state.plan, cfg, run_dir=state.run_dir, d=state.d,
                       val_rows=state.val_rows, meta=meta)
+    if state.d.is_main:
+        print(memory_preview(state), file=sys.stderr, flush=True)
     summary = trainer.fit(resume=resume)
     summary["audio"] = dict(trainer.audio_counts)
     return summary
 
 
 def evaluate(state: RunState) -> dict | None:
-    """Phase 3 (rank 0): greedy generation on the test split, predictions.jsonl, scores.json."""
+    """Phase 4: greedy generation on the test split, each rank its share; rank 0 writes predictions + scores."""
     from benchmark.evaluate import evaluate as evaluate_rows
     from benchmark.evaluate import load_rows, select_rows
 
-    summary = None
-    if state.d.is_main:
-        ec, dc = state.config["eval"], state.config["data"]
-        rows = select_rows(load_rows(state.data_dir, ec["split"], dc["config"]), limit=ec["max_per_task"] or None)
-        state.model.eval()
-        summary = evaluate_rows(state.model, state.processor, rows, state.run_dir, batch_size=ec["batch_size"],
-                                max_new_tokens=ec["max_new_tokens"], max_audio_seconds=dc["max_audio_seconds"],
-                                over_limit=dc["over_limit"], bootstrap=ec["bootstrap"], seed=state.config["train"]["seed"],
-                                bertscore_model=ec["bertscore_model"], bertscore_layer=ec["bertscore_layer"])
-    state.d.barrier()
-    return summary
+    ec, dc = state.config["eval"], state.config["data"]
+    rows = select_rows(load_rows(state.data_dir, ec["split"], dc["config"]), limit=ec["max_per_task"] or None)
+    state.model.eval()
+    return evaluate_rows(state.model, state.processor, rows, state.run_dir, batch_size=ec["batch_size"],
+                         max_new_tokens=ec["max_new_tokens"], max_audio_seconds=dc["max_audio_seconds"],
+                         over_limit=dc["over_limit"], bootstrap=ec["bootstrap"], seed=state.config["train"]["seed"],
+                         bertscore_model=ec["bertscore_model"], bertscore_layer=ec["bertscore_layer"], d=state.d)
 
 
-def save_adapter(state: RunState) -> Path:
-    """The PEFT adapter (+ unfrozen audio-tower weights, if any) into <run>/adapter/."""
+def save_adapter(state: RunState) -> Path | None:
+    """Phase 3 (rank 0, as soon as training ends): the PEFT adapter (+ extra trained weights) into <run>/adapter/."""
     from safetensors.torch import save_file
 
     from benchmark.model import EXTRA_WEIGHTS
 
     adapter_dir = state.run_dir / "adapter"
+    if getattr(state, "d", None) is not None and not state.d.is_main:
+        return adapter_dir
     state.model.save_pretrained(adapter_dir)
     extra = {n: p.detach().cpu().contiguous() for n, p in state.model.named_parameters()
              if p.requires_grad and "lora_" not in n}
     if extra:  # unfrozen aligner/encoder or model.extra_trainable: not part of the PEFT adapter
         save_file(extra, str(adapter_dir / EXTRA_WEIGHTS))
+    log.info("adapter written to %s", adapter_dir)
     return adapter_dir
 
 
@@ -235,8 +261,7 @@ def model_entry(state: RunState, adapter_dir: Path) -> dict:
     """`model` of results.json: id, revision, base model, dtype, adapter settings and sha256."""
     name, lora = state.config["model"]["name"], state.lora
     base = state.model.get_base_model()
-    revision = getattr(base.config, "_commit_hash", None) or (
-        f"tiny-{Path(base.config._name_or_path).name}" if name == "tiny" else "local")
+    revision = base.source.revision  # hub snapshot sha, sha256:<content hash> of a folder, tiny-<key>
     targets = sorted({m.rsplit(".", 1)[-1] for m in lora["adapted_modules"]})
     targets += [n.removesuffix(".weight") for n in state.extra]
     trainable = sum(p.numel() for p in state.model.parameters() if p.requires_grad)
@@ -256,8 +281,8 @@ def peak_mem_gb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 3)  # KiB on Linux
 
 
-def save(state: RunState, train_summary: dict, eval_summary: dict | None) -> dict | None:
-    """Phase 4 (rank 0): adapter, results.json (leaderboard format), loss plots."""
+def save(state: RunState, train_summary: dict, eval_summary: dict | None, adapter_dir: Path) -> dict | None:
+    """Phase 5 (rank 0): results.json (leaderboard format, with the generation settings), loss plots."""
     from aramega_ssum.dataset import fingerprint
     from aramega_ssum.results import build_results, write_results
     from benchmark.plots import plot_run
@@ -265,8 +290,7 @@ def save(state: RunState, train_summary: dict, eval_summary: dict | None) -> dic
     if not state.d.is_main:
         return None
     cfg, ec, dc = state.config, state.config["eval"], state.config["data"]
-    adapter_dir = save_adapter(state)
-    audio = eval_summary["audio"]
+    audio, gen = eval_summary["audio"], eval_summary["generation"]
     results = build_results(
         eval_summary["scores"], model=model_entry(state, adapter_dir),
         data={"dataset": str(dc["path"]), "config": dc["config"], "fingerprint": fingerprint(state.data_dir, dc["config"]),
@@ -278,7 +302,8 @@ def save(state: RunState, train_summary: dict, eval_summary: dict | None) -> dic
                   "seed": cfg["train"]["seed"], "steps": train_summary["steps"], "effective_batch": cfg["train"]["batch_size"]},
         efficiency={"train_wall_s": train_summary["train_wall_s"], "eval_wall_s": eval_summary["eval_wall_s"],
                     "rtfx": eval_summary["rtfx"], "peak_mem_gb": peak_mem_gb()},
-        audio={"truncated": audio["truncated"], "skipped": audio["skipped"], "max_audio_seconds": audio["max_audio_seconds"]})
+        audio={"truncated": audio["truncated"], "skipped": audio["skipped"], "max_audio_seconds": audio["max_audio_seconds"]},
+        generation={k: gen[k] for k in ("max_new_tokens", "batch_size", "greedy", "eos", "pad")})
     write_results(results, state.run_dir / "results.json")
     if cfg["output"]["plots"]:
         plot_run(state.run_dir)
@@ -366,8 +391,9 @@ def run_one(strategy: str, args: argparse.Namespace, *, output_dir: Path | None 
     if d.is_main:
         save_config(config, state.run_dir / "config.yaml")
     train_summary = train(state, resume=args.resume)
+    adapter_dir = save_adapter(state)  # before evaluation: an evaluation crash keeps the trained weights
     eval_summary = evaluate(state)
-    results = save(state, train_summary, eval_summary)
+    results = save(state, train_summary, eval_summary, adapter_dir)
     if d.is_main:
         print(report(state, results, train_summary))
     return state.run_dir
@@ -389,8 +415,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from benchmark.hub import ModelNotFoundError
     from benchmark.train import close_distributed
 
     start = time.perf_counter()
@@ -399,7 +425,7 @@ def main(argv=None) -> int:
             run_all(args)
         else:
             run_one(args.strategy, args)
-    except (ConfigError, FileExistsError) as err:
+    except (ConfigError, FileExistsError, ModelNotFoundError) as err:
         print(f"python -m benchmark.run: error: {err}", file=sys.stderr)
         return 2
     finally:

@@ -2,7 +2,8 @@
 
 Each optimizer step `s` trains on the plan's global batch `plan.batch(s)`; under several processes
 each rank takes `plan.rank_batch(s, rank, world_size)`, splits it into micro-batches of
-`train.micro_batch_size` and accumulates gradients. The loss is the mean over the *target* tokens of
+at most `train.micro_batch_size` examples and `train.max_tokens_per_micro_batch` padded tokens (audio
+at 25 tokens/s) and accumulates gradients. The loss is the mean over the *target* tokens of
 the whole global batch (the collator masks everything else to -100), so the update does not depend
 on how the batch was split. Gradients of the trainable parameters are all-reduced once per step.
 
@@ -80,7 +81,7 @@ def init_distributed(device: str | None = None) -> Dist:
     if use_cuda:
         torch.cuda.set_device(dev)
     if world > 1 and not dist.is_initialized():
-        # rank 0 evaluates alone while the others wait at a barrier: allow a long wait
+        # rank 0 scores (BERTScore, bootstrap) while the others wait at a barrier: allow a long wait
         dist.init_process_group(backend="nccl" if use_cuda else "gloo", timeout=timedelta(hours=3))
         log.info("rank %d/%d joined (%s)", rank, world, dist.get_backend())
     return Dist(rank=rank, world_size=world, local_rank=local, device=dev)
@@ -322,7 +323,8 @@ class Trainer:
         start = time.perf_counter()
         step, d = self.step, self.d
         rows = [self.rows[i] for i in self.plan.rank_batch(step, d.rank, d.world_size)]
-        chunks = [self.collate(c) for c in micro_batches(rows, self.tcfg["micro_batch_size"])]
+        chunks = [self.collate(c) for c in micro_batches(rows, self.tcfg["micro_batch_size"],
+                                                         max_tokens=self.tcfg.get("max_tokens_per_micro_batch", 0))]
         # The loss is the mean over every target token of the global batch: count them first.
         local = torch.tensor([float(sum(target_tokens(b) for b in chunks))], dtype=torch.float64)
         global_tokens = float(d.all_reduce_sum(local.to(self._reduce_device()))[0])
@@ -367,7 +369,8 @@ class Trainer:
         self.model.eval()
         stats = torch.zeros(len(TASKS), 4, dtype=torch.float64)
         mine = list(self.val_rows)[self.d.rank :: self.d.world_size]
-        for chunk in micro_batches(mine, self.tcfg["micro_batch_size"]):
+        for chunk in micro_batches(mine, self.tcfg["micro_batch_size"],
+                                   max_tokens=self.tcfg.get("max_tokens_per_micro_batch", 0)):
             self._forward(self.collate(chunk), 0.0, stats)
         stats = self.d.all_reduce_sum(stats.to(self._reduce_device())).cpu()
         self.model.train()

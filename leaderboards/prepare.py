@@ -136,7 +136,6 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """CLI: copy predictions, write the results file, validate it."""
     args = _parser().parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     training = check_args(args)
     results_dir = args.results_dir
     target, folder = results_dir / f"{args.name}.json", results_dir / args.name

@@ -69,7 +69,6 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """CLI: validate, rank, write; prints the ranking and the skipped files."""
     args = _parser().parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     entries, rejected = load_entries(Path(args.results_dir))
     for path, problems in rejected:
         print(f"SKIPPED {path}: {len(problems)} problem(s)", file=sys.stderr)

@@ -196,7 +196,6 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """CLI: print OK/INVALID per file with one line per problem; 0 when all are valid, else 1."""
     args = _parser().parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     status, seen = 0, {}
     for name in args.files:
         report = validate_file(name, results_dir=args.results_dir)

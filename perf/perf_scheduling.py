@@ -116,7 +116,6 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-diversity", action="store_true")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.child:
         child(args.examples, args.steps, args.batch_size)
         return 0
