@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aramega_ssum.schema import TASKS
 from leaderboards.entries import HEADLINE, TASK_TITLES, Entry
-from leaderboards.render import (AGGREGATE_DOC, SMOKE_DOC, VERIFIED_DOC, detail_items, fmt, fmt_ci,
+from leaderboards.render import (AGGREGATE_DOC, GENERATOR, SMOKE_DOC, VERIFIED_DOC, detail_items, fmt, fmt_ci,
                                  rel_link, slug)
 
 STYLE = """
@@ -138,5 +138,6 @@ def render_html(entries: list[Entry], out_dir: Path, images: dict[str, bytes]) -
             "<h2>Details</h2>", *(_details(e, out_dir) for e in entries)]
     return ("<!DOCTYPE html>\n<html lang=\"en\" dir=\"ltr\"><head><meta charset=\"utf-8\">"
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<meta name="generator" content="{GENERATOR}">'
             f"<title>AraMega-SSum leaderboard</title><style>{STYLE}</style></head>\n<body><main>"
             + "\n".join(body) + f"</main><script>{SCRIPT}</script></body></html>\n")

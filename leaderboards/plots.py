@@ -6,6 +6,7 @@ import logging
 
 from aramega_ssum.schema import TASKS
 from leaderboards.entries import HEADLINE, STRATEGY_ORDER, TASK_TITLES, Entry
+from leaderboards.render import GENERATOR
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def plot_task(task: str, entries: list[Entry]) -> bytes:
         ax.legend(fontsize=8)
     fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", metadata={"Software": None})
+    fig.savefig(buffer, format="png", metadata={"Software": GENERATOR})
     plt.close(fig)
     return buffer.getvalue()
 

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from aramega_ssum.schema import TASKS
 from leaderboards.entries import HEADLINE, TASK_TITLES, Entry
 
+GENERATOR = "leaderboards.rank"  # marker in every output: only files carrying it are replaced or removed
 AGGREGATE_DOC = ("Aggregate = mean over the tasks of a 0..1 score: 1 - WER (clipped to 0..1) for ASR, "
                  "ROUGE-L F1 for speech and text summarization, macro-F1 for dialect and emotion ID. "
                  "Entries covering all five tasks are ranked first; partial entries follow.")

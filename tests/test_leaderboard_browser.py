@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from leaderboards.rank import main as rank_main
-from test_leaderboard_helpers import make_entry
+from test_leaderboard_helpers import keys_dir, make_entry  # noqa: F401 (fixture)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -71,14 +71,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def board(tmp_path_factory) -> Path:
+def board(tmp_path_factory, keys_dir) -> Path:
     """Three entries (one with an Arabic model name), ranked into an output folder."""
     results = tmp_path_factory.mktemp("results")
     make_entry(results, "tiny-hybrid", strategy="hybrid", level=2)
     make_entry(results, "tiny-uniform", strategy="uniform", level=3)
     make_entry(results, "arabic-zero", model_id=ARABIC_MODEL, strategy=None, level=0)
     out = tmp_path_factory.mktemp("board")
-    assert rank_main(["--results-dir", str(results), "--out-dir", str(out), "--strict"]) == 0
+    assert rank_main(["--results-dir", str(results), "--out-dir", str(out), "--strict", "--keys-dir", str(keys_dir)]) == 0
     return out / "index.html"
 
 

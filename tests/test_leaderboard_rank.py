@@ -11,13 +11,13 @@ import pytest
 
 from leaderboards.entries import aggregate_score, task_score
 from leaderboards.rank import main
-from test_leaderboard_helpers import make_entry, make_records
+from test_leaderboard_helpers import keys_dir, make_entry, make_records  # noqa: F401 (fixture)
 
 ARABIC = "نموذج|عربي"  # a '|' that must not break the Markdown table
 
 
 @pytest.fixture(scope="module")
-def board(tmp_path_factory):
+def board(tmp_path_factory, keys_dir):
     """results/: two complete entries, a partial one (tsum only), an Arabic-named zero-shot entry
     and two invalid files; out/: what rank writes."""
     results = tmp_path_factory.mktemp("results")
@@ -32,16 +32,16 @@ def board(tmp_path_factory):
     (results / "cheater.json").write_text(json.dumps(bad), encoding="utf-8")
     (results / "broken.json").write_bytes(b"\xff\xfe not json")
     out = tmp_path_factory.mktemp("out")
-    return results, out
+    return results, out, keys_dir
 
 
 @pytest.fixture(scope="module")
 def ranked(board):
     """Run the CLI entry point in-process, capturing stdout and stderr."""
-    results, out = board
+    results, out, keys = board
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        code = main(["--results-dir", str(results), "--out-dir", str(out)])
+        code = main(["--results-dir", str(results), "--out-dir", str(out), "--keys-dir", str(keys)])
     assert code == 0, stderr.getvalue()
     return SimpleNamespace(stdout=stdout.getvalue(), stderr=stderr.getvalue()), out
 
@@ -90,30 +90,33 @@ def test_page_and_plots_written(ranked):
 
 
 def test_output_is_deterministic(board, ranked, tmp_path):
-    results, out = board
-    assert main(["--results-dir", str(results), "--out-dir", str(tmp_path)]) == 0
+    results, out, keys = board
+    assert main(["--results-dir", str(results), "--out-dir", str(tmp_path), "--keys-dir", str(keys)]) == 0
     for name in ("LEADERBOARD.md", "plots/asr.png"):
         assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
     # index.html links are relative to its own folder; the rest is identical
     strip = lambda text: re.sub(r'href="[^"#]*"', "", text)  # noqa: E731
     assert strip((tmp_path / "index.html").read_text("utf-8")) == strip((out / "index.html").read_text("utf-8"))
-    assert main(["--results-dir", str(results), "--out-dir", str(tmp_path), "--strict", "--no-plots"]) == 1
+    assert main(["--results-dir", str(results), "--out-dir", str(tmp_path), "--keys-dir", str(keys), "--strict",
+                 "--no-plots"]) == 1
 
 
-def test_ties_share_a_rank(tmp_path):
+def test_ties_share_a_rank(tmp_path, keys_dir):
     make_entry(tmp_path, "a", model_id="model-a", level=2)
     make_entry(tmp_path, "b", model_id="model-b", level=2)
     out = tmp_path / "out"
-    assert main(["--results-dir", str(tmp_path), "--out-dir", str(out), "--no-plots", "--strict"]) == 0
+    assert main(["--results-dir", str(tmp_path), "--out-dir", str(out), "--no-plots", "--strict",
+                 "--keys-dir", str(keys_dir)]) == 0
     md = (out / "LEADERBOARD.md").read_text("utf-8")
     assert "| 1 | <bdi>model-a</bdi>" in md and "| 1 | <bdi>model-b</bdi>" in md
     assert not (out / "plots").exists()
 
 
-def test_submitted_text_is_escaped(tmp_path):
+def test_submitted_text_is_escaped(tmp_path, keys_dir):
     make_entry(tmp_path, "xss", model_id='<script>alert(1)</script> [x](javascript:y) | *b*')
     out = tmp_path / "out"
-    assert main(["--results-dir", str(tmp_path), "--out-dir", str(out), "--no-plots", "--strict"]) == 0
+    assert main(["--results-dir", str(tmp_path), "--out-dir", str(out), "--no-plots", "--strict",
+                 "--keys-dir", str(keys_dir)]) == 0
     page = (out / "index.html").read_text("utf-8")
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     md = (out / "LEADERBOARD.md").read_text("utf-8")
