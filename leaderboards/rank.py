@@ -27,7 +27,7 @@ from pathlib import Path
 from aramega_ssum.predictions import write_bytes_atomic
 from leaderboards.entries import Entry, load_entries
 from leaderboards.keys import DEFAULT_KEYS_DIR
-from leaderboards.render import GENERATOR
+from leaderboards.render import GENERATOR, strategy_text
 from leaderboards.validate import DEFAULT_RESULTS_DIR, HERE
 
 logger = logging.getLogger(__name__)
@@ -54,15 +54,17 @@ def render_outputs(entries: list[Entry], out_dir: Path, *, plots: bool = True) -
     """{path: bytes} of LEADERBOARD.md, index.html and plots/<task>.png (nothing written)."""
     from leaderboards.page import render_html
     from leaderboards.render import render_markdown
+    from leaderboards.significance import compare_to_best
 
+    marks = compare_to_best(entries)
     images: dict[str, bytes] = {}
     if plots:
         from leaderboards.plots import plot_tasks
 
         images = plot_tasks(entries)
     outputs = {out_dir / "plots" / f"{task}.png": png for task, png in images.items()}
-    outputs[out_dir / "LEADERBOARD.md"] = render_markdown(entries, out_dir, list(images)).encode("utf-8")
-    outputs[out_dir / "index.html"] = render_html(entries, out_dir, images).encode("utf-8")
+    outputs[out_dir / "LEADERBOARD.md"] = render_markdown(entries, out_dir, list(images), marks).encode("utf-8")
+    outputs[out_dir / "index.html"] = render_html(entries, out_dir, images, marks).encode("utf-8")
     return outputs
 
 
@@ -156,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for entry in entries:
         agg = "n/a" if entry.aggregate is None else f"{entry.aggregate:.4f}"
-        print(f"{entry.rank:>3}  {agg}  {entry.data['model']['id']}  {entry.strategy}  ({entry.name})")
+        print(f"{entry.rank:>3}  {agg}  {entry.data['model']['id']}  {strategy_text(entry)}  ({entry.name})")
     print(f"{len(entries)} ranked, {len(rejected)} skipped; wrote {', '.join(str(p) for p in written)}")
     return 1 if args.strict and rejected else 0
 

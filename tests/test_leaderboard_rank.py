@@ -69,10 +69,12 @@ def test_ranking_order_and_markdown(ranked):
     assert names == ["arabic-zero", "tiny-uniform", "tiny-hybrid", "partial-tsum"]  # partial entry last
     md = (out / "LEADERBOARD.md").read_text("utf-8")
     rows = [line for line in md.splitlines() if line.startswith("| ") and not line.startswith("| Rank")]
-    assert len(rows) == 4 and all(row.count(" | ") == 11 for row in rows)  # 12 columns, '|' escaped
-    assert rows[0].startswith("| 1 | <bdi>نموذج&#124;عربي</bdi> (smoke) | <bdi>zero-shot</bdi> | 0.9333 |")
-    assert "[0.033, 0.167]" in rows[2]  # CI of the hybrid entry's WER
+    assert len(rows) == 4 and all(row.count(" | ") == 10 for row in rows)  # 11 columns, '|' escaped
+    assert rows[0].startswith("| 1 | <bdi>نموذج&#124;عربي</bdi> (smoke) | zero-shot | 0.9333 |")  # <bdi> only for RTL
+    assert "0.000 [0.000, 0.000] ★" in rows[0]  # the best WER, and a 0 is a number, not a blank
+    assert "0.100 [0.033, 0.167] ▼" in rows[2]  # CI of the hybrid entry's WER; worse than the best
     assert rows[3].split(" | ")[4] == "—"  # partial entry: no ASR
+    assert "None" not in md and "<bdi>tiny</bdi>" not in md and "&#95;" not in md
     assert "Aggregate = mean over the tasks" in md and "not comparable to the paper" in md
     assert "(#entry-tiny-hybrid)" in md and '<a id="entry-tiny-hybrid"></a>' in md
     assert "cheater" not in md
@@ -108,7 +110,7 @@ def test_ties_share_a_rank(tmp_path, keys_dir):
     assert main(["--results-dir", str(tmp_path), "--out-dir", str(out), "--no-plots", "--strict",
                  "--keys-dir", str(keys_dir)]) == 0
     md = (out / "LEADERBOARD.md").read_text("utf-8")
-    assert "| 1 | <bdi>model-a</bdi>" in md and "| 1 | <bdi>model-b</bdi>" in md
+    assert "| 1 | model-a (smoke) |" in md and "| 1 | model-b (smoke) |" in md
     assert not (out / "plots").exists()
 
 
@@ -120,4 +122,25 @@ def test_submitted_text_is_escaped(tmp_path, keys_dir):
     page = (out / "index.html").read_text("utf-8")
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     md = (out / "LEADERBOARD.md").read_text("utf-8")
-    assert "<script>" not in md and "](javascript" not in md and "&#60;script&#62;" in md
+    assert "<script>" not in md and "](javascript" not in md and "&#60;script&#62;" in md and "&#124;" in md
+
+
+def test_plots_one_bar_per_entry_stable_colours_and_zero_stub(tmp_path, keys_dir):
+    from leaderboards.entries import load_entries
+    from leaderboards.plots import bars, colours
+
+    make_entry(tmp_path, "z-best", model_id="zeta", strategy="hybrid", level=0)
+    make_entry(tmp_path, "a-worse", model_id="alpha", strategy="hybrid", level=3)
+    zero = [dict(r, prediction="") if r["task"] == "tsum" else r for r in make_records(1)]
+    make_entry(tmp_path, "m-zero", model_id="mu", strategy="tpc", records=zero)
+    entries, rejected = load_entries(tmp_path, keys_dir)
+    assert not rejected
+    palette = colours(entries)
+    assert palette["zeta"] != palette["alpha"] != palette["mu"]
+    assert list(palette) == [e.data["model"]["id"] for e in entries]  # ranking order, not alphabetical
+    for task in ("asr", "tsum", "emotion"):
+        specs = bars(task, entries, palette)
+        assert sorted(b["label"] for b in specs) == ["alpha", "mu", "zeta"]  # one bar each, own tick
+        assert {b["label"]: b["colour"] for b in specs} == {m: palette[m] for m in ("alpha", "mu", "zeta")}
+    tsum = {b["label"]: b for b in bars("tsum", entries, palette)}
+    assert tsum["mu"]["value"] == 0.0 and tsum["mu"]["length"] > 0  # 0 is drawn as a stub
