@@ -148,6 +148,34 @@ def detail_items(e: Entry, esc: Callable[[object], str] = md_text) -> list[tuple
     return items
 
 
+def seed_groups(entries: list[Entry]) -> list[list[Entry]]:
+    """Entries that are seeds of one system (same model id, strategy, steps and data), 2+ seeds."""
+    groups: dict[tuple, list[Entry]] = {}
+    for e in entries:
+        training = e.data["training"]
+        if training is not None:
+            key = (e.data["model"]["id"], training["strategy"], training["steps"], e.data["data"]["fingerprint"])
+            groups.setdefault(key, []).append(e)
+    return [g for g in groups.values() if len({e.data["training"]["seed"] for e in g}) > 1]
+
+
+def _seed_table(groups: list[list[Entry]]) -> list[str]:
+    """Mean ± sample standard deviation of each headline metric over the seeds of a system."""
+    import statistics
+
+    head = ["System", "Strategy", "Seeds"] + [f"{TASK_TITLES[t]} {HEADLINE[t][1]}" for t in TASKS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for group in groups:
+        cells = [md_text(group[0].data["model"]["id"]), md_text(group[0].strategy),
+                 ", ".join(str(s) for s in sorted(e.data["training"]["seed"] for e in group))]
+        for task in TASKS:
+            values = [e.headline(task)[0] for e in group if e.headline(task) is not None]
+            cells.append("—" if len(values) < 2 else
+                         f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f} (n={len(values)})")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 def legend_lines() -> list[str]:
     from leaderboards.significance import LEGEND
 
@@ -163,6 +191,11 @@ def render_markdown(entries: list[Entry], out_dir: Path, plot_tasks: list[str], 
     for line in legend_lines():
         lines += [line, ""]
     lines += _table(entries, out_dir, marks) if entries else ["No valid entries yet."]
+    groups = seed_groups(entries)
+    if groups:
+        lines += ["", "## Systems with several seeds", "",
+                  "Mean ± standard deviation over the training seeds of one system (each seed is its own row above).",
+                  ""] + _seed_table(groups)
     if plot_tasks:
         lines += ["", "## Plots", ""]
         lines += [f"![{TASK_TITLES[t]}: {HEADLINE[t][1]} per entry](plots/{t}.png)" for t in plot_tasks]

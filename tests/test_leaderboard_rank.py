@@ -144,3 +144,15 @@ def test_plots_one_bar_per_entry_stable_colours_and_zero_stub(tmp_path, keys_dir
         assert {b["label"]: b["colour"] for b in specs} == {m: palette[m] for m in ("alpha", "mu", "zeta")}
     tsum = {b["label"]: b for b in bars("tsum", entries, palette)}
     assert tsum["mu"]["value"] == 0.0 and tsum["mu"]["length"] > 0  # 0 is drawn as a stub
+
+
+def test_seeds_of_one_system_are_summarized(tmp_path, keys_dir):
+    make_entry(tmp_path, "hybrid-seed0", model_id="org/m", strategy="hybrid", level=2, seed=0)
+    make_entry(tmp_path, "hybrid-seed1", model_id="org/m", strategy="hybrid", level=3, seed=1)
+    out = tmp_path / "out"
+    assert main(["--results-dir", str(tmp_path), "--out-dir", str(out), "--no-plots", "--strict",
+                 "--keys-dir", str(keys_dir)]) == 0
+    md = (out / "LEADERBOARD.md").read_text("utf-8")
+    section = md.split("## Systems with several seeds", 1)[1].split("## Details", 1)[0]
+    row = next(line for line in section.splitlines() if line.startswith("| org/m"))
+    assert "| hybrid | 0, 1 |" in row and " ± " in row and "(n=2)" in row
