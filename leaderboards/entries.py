@@ -49,8 +49,11 @@ class Entry:
 
     @property
     def kind(self) -> str:
-        """"baseline" (a reference floor, no model), "smoke" (tiny random model) or "system"."""
-        if self.data["model"]["id"].startswith(BASELINE_PREFIX):
+        """"baseline" (a reference floor: no weights, no adapter, no training), "smoke" (tiny random
+        model) or "system"."""
+        model = self.data["model"]
+        if (model["id"].startswith(BASELINE_PREFIX) and model["base_model"] is None and model["adapter"] is None
+                and self.data["training"] is None):
             return "baseline"
         return "smoke" if self.smoke else "system"
 
