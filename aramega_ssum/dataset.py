@@ -75,7 +75,7 @@ def _pcm_digest(audio: dict | None, cache: dict) -> str | None:
     return cache[key]
 
 
-def pcm16(audio) -> "np.ndarray":
+def pcm16(audio):
     """Decoded audio as int16 samples at 16 kHz mono: exact for 16-bit sources, else ``x * 32768`` rounded."""
     import io
 

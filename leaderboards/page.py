@@ -7,6 +7,7 @@ header sorts by it (again: reverse); cells carry their sort key in data-v; empty
 from __future__ import annotations
 
 import base64
+import re
 from html import escape
 from pathlib import Path
 
@@ -80,6 +81,11 @@ def text(value: object) -> str:
     return f"<bdi>{body}</bdi>" if is_rtl(body) else body
 
 
+def prose(doc: str) -> str:
+    """One of our own Markdown-ish sentences as HTML: escaped, `code` spans kept as <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(doc))
+
+
 def _columns() -> list[tuple[str, str]]:
     cols = [("Rank", "num"), ("System", "text"), ("Strategy", "text"), ("Aggregate", "num")]
     cols += [(f"{TASK_TITLES[t]} {HEADLINE[t][1]}{'' if HEADLINE[t][2] else ' ↓'}", "num") for t in TASKS]
@@ -144,12 +150,12 @@ def render_html(entries: list[Entry], out_dir: Path, images: dict[str, bytes], m
     plots = "".join(f'<figure><img alt="{escape(TASK_TITLES[task])} per entry" src="data:image/png;base64,'
                     f'{base64.b64encode(png).decode("ascii")}"></figure>' for task, png in images.items())
     docs = [AGGREGATE_DOC, VERIFIED_DOC, LEGEND]
-    labels_doc = "".join(f'<li><span class="badge {label}">{label}</span> {escape(doc)}</li>'
+    labels_doc = "".join(f'<li><span class="badge {label}">{label}</span> {prose(doc)}</li>'
                          for label, doc in LABEL_DOCS.items())
     body = ["<h1>AraMega-SSum leaderboard</h1>",
             "<p>Values with 95% bootstrap confidence intervals; ↓ = lower is better. "
             "Click a column header to sort.</p>",
-            table, *(f"<p>{escape(doc)}</p>" for doc in docs), f"<ul>{labels_doc}</ul>",
+            table, *(f"<p>{prose(doc)}</p>" for doc in docs), f"<ul>{labels_doc}</ul>",
             f'<h2>Plots</h2><div class="plots">{plots}</div>' if plots else "",
             "<h2>Details</h2>", *(_details(e, out_dir, marks) for e in entries)]
     return ("<!DOCTYPE html>\n<html lang=\"en\" dir=\"ltr\"><head><meta charset=\"utf-8\">"

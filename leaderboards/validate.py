@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from leaderboards.checks import check_consistency, dotted
-from leaderboards.files import MAX_BYTES, decode_utf8, parse_json_strict, read_bytes_checked  # noqa: F401
+from leaderboards.files import MAX_BYTES, decode_utf8, parse_json_strict, read_bytes_checked  # noqa: F401 (re-exported)
 from leaderboards.identity import arrival, describe, identity
 from leaderboards.keys import DEFAULT_KEYS_DIR
 

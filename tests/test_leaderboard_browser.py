@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from leaderboards.rank import main as rank_main
-from test_leaderboard_helpers import keys_dir, make_entry  # noqa: F401 (fixture)
+from test_leaderboard_helpers import make_entry
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from leaderboards.rank import main as rank_main
 from leaderboards.validate import validate_file
-from test_leaderboard_helpers import keys_dir, make_entry, make_records  # noqa: F401 (fixture)
+from test_leaderboard_helpers import make_entry, make_records
 
 
 def _rank(*args: str) -> tuple[int, str, str]:

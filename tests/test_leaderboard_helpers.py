@@ -57,12 +57,6 @@ def write_test_keys(folder: Path, fingerprint: str = FINGERPRINT) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def keys_dir(tmp_path_factory) -> Path:
-    """Answer keys for the test entries (FINGERPRINT)."""
-    return write_test_keys(tmp_path_factory.mktemp("keys"))
-
-
 def make_records(level: int = 2) -> list[dict]:
     """Prediction records for all five tasks (level: 0 = perfect generative outputs)."""
     recs = [{"id": f"asr-{i}", "task": "asr", "prediction": _degrade(ref, level, i), "reference": ref,

@@ -12,7 +12,7 @@ import pytest
 from aramega_ssum.dataset import fingerprint
 from leaderboards.keys import DEFAULT_KEYS_DIR, build_key, key_path, main as keys_main
 from leaderboards.validate import validate_file
-from test_leaderboard_helpers import FINGERPRINT, keys_dir, make_entry, make_records  # noqa: F401 (fixture)
+from test_leaderboard_helpers import FINGERPRINT, make_entry, make_records
 
 REPO = Path(__file__).resolve().parents[1]
 

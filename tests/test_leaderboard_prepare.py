@@ -8,7 +8,7 @@ from aramega_ssum.predictions import write_predictions
 from aramega_ssum.results import build_results, write_results
 from leaderboards.prepare import main
 from leaderboards.validate import validate_file
-from test_leaderboard_helpers import FINGERPRINT, keys_dir, make_records  # noqa: F401 (fixture)
+from test_leaderboard_helpers import FINGERPRINT, make_records
 
 
 def test_from_predictions_zero_shot(tmp_path, capsys, keys_dir):

@@ -11,7 +11,7 @@ import pytest
 
 from leaderboards.entries import aggregate_score, task_score
 from leaderboards.rank import main
-from test_leaderboard_helpers import keys_dir, make_entry, make_records  # noqa: F401 (fixture)
+from test_leaderboard_helpers import make_entry, make_records
 
 ARABIC = "نموذج|عربي"  # a '|' that must not break the Markdown table
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from leaderboards.validate import MAX_BYTES, main, validate_file
-from test_leaderboard_helpers import keys_dir, make_entry  # noqa: F401 (fixture)
+from test_leaderboard_helpers import make_entry
 
 REPO = Path(__file__).resolve().parents[1]
 
