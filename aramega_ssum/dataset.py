@@ -116,21 +116,22 @@ def _split_rows(files: list[Path], config: str, cache: dict) -> list[tuple]:
     return rows
 
 
-def fingerprint(data_dir: str | Path, config: str = "multitask") -> str:
+def fingerprint(data_dir: str | Path, config: str = "multitask", *, pcm_cache: dict | None = None) -> str:
     """sha256 of a config's content, independent of the parquet encoding.
 
     For each split (train, validation, test) and each row in (id, task) order: every field of the
     schema except the audio bytes, plus the sha256 of the decoded audio as 16-bit PCM at 16 kHz.
     Re-encoding the parquet (compression, row groups, shards, pyarrow version) or the audio
     (another lossless codec, another FLAC encoder) leaves it unchanged; any change of an id, task,
-    text, label or audio sample changes it.
+    text, label or audio sample changes it. `pcm_cache` (a dict kept by the caller) lets several
+    configs of one folder decode each distinct clip once.
     """
     _check(config)
     folder = Path(data_dir) / config
     if not any(folder.glob("*.parquet")):
         raise FileNotFoundError(f"no parquet files under {folder}")
     digest = hashlib.sha256(f"aramega-ssum-fingerprint:{FINGERPRINT_VERSION}:{config}\n".encode())
-    cache: dict = {}
+    cache: dict = {} if pcm_cache is None else pcm_cache
     for split in SPLITS:
         files = sorted(folder.glob(f"{split}-*.parquet"))
         rows = sorted(_split_rows(files, config, cache))
