@@ -6,7 +6,8 @@ rate offset; emotions are rendered with clearly different prosody (pitch level, 
 volume) through SSML ``<prosody>``. Output is deterministic for a given text and voice.
 
 Determinism: espeak-ng 1.51 reads uninitialized memory on some inputs (valgrind: "Conditional jump
-or move depends on uninitialised value(s)" inside ``espeak_Synth`` for "99.6"), so what it says
+or move depends on uninitialised value(s)" inside ``espeak_Synth`` for "99.6", and for one of the
+embedded corpus's sentences, doc-035's, even with the decimal spelled out), so what it says
 there depends on the process's address-space layout, which ASLR randomizes on every start: the same
 text gave 4 different WAVs in 9 runs. Each call therefore runs with address randomization off
 (``setarch -R``, the personality flag ADDR_NO_RANDOMIZE, for that process only) and a fixed minimal
