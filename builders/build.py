@@ -40,6 +40,7 @@ from tqdm import tqdm
 
 from aramega_ssum.schema import CONFIGS, SPLITS
 from aramega_ssum.text import NORMALIZER_VERSION
+from builders.frontend import frontend_for, speak_items
 from builders.items import BuildError, Item
 from builders.pool import ordered_map
 from builders.render import init_worker, render_job, single_thread_blas
@@ -122,6 +123,17 @@ def _consume(items, results, splits, writer, stats, configs, args, ctx: SourceCo
                 stats.add("ssum", split, row)
 
 
+def _speak(items: list[Item], args, ctx: SourceContext) -> tuple[list[Item], dict]:
+    """The text front-end of the chosen TTS voice over every TTS item (see builders/frontend.py)."""
+    if not any(it.audio and it.audio.get("kind") == "tts" for it in items):
+        return items, {"charset": None, "items_changed": 0, "by_kind": {}, "items": []}
+    try:
+        frontend = frontend_for(args.tts, args.tts_model)
+    except Exception as err:  # noqa: BLE001 - a missing model or file is one clear build error
+        raise BuildError(f"TTS backend {args.tts!r} unavailable: {err}") from None
+    return speak_items(items, frontend, ctx.reporter)
+
+
 def _entries(args) -> tuple[list[dict], dict]:
     if args.sources:
         return load_sources_file(args.sources)
@@ -146,6 +158,7 @@ def run_build(args, root: Path) -> dict:
     ctx = SourceContext(seed=args.seed)
     ctx.reporter.strict = args.strict
     items = add_summaries(collect_items(entries, ctx), _summarizer(args, settings), ctx)
+    items, spoken = _speak(items, args, ctx)
     if not items:
         raise BuildError("no usable examples in the sources (see the skipped list above)")
     splits = assign_splits(((it.source, it.stratum, f"{it.source}:{it.group}") for it in items),
@@ -162,7 +175,7 @@ def run_build(args, root: Path) -> dict:
         "summarizer": args.summarizer or settings.get("summarizer"), "max_seconds": args.max_seconds,
         "split_ratios": list(args.split_ratios),
         "sources": [{k: v for k, v in e.items() if not k.startswith("_")} for e in entries],
-        "configs": stats.configs(configs, files),
+        "configs": stats.configs(configs, files), "frontend": spoken,
         "audio": {"items": stats.items, "hours": round(stats.item_seconds / 3600, 4)},
         "rows_per_source": dict(sorted(stats.source_rows.items())),
         "skipped": {"total": len(ctx.reporter.skipped), "by_reason": ctx.reporter.counts(),
