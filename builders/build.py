@@ -68,19 +68,25 @@ def collect_items(entries: list[dict], ctx: SourceContext) -> list[Item]:
 
 
 def add_summaries(items: list[Item], summarizer, ctx: SourceContext) -> list[Item]:
-    """Fill missing summaries with the summarizer, or drop ssum/tsum from such items (reported)."""
+    """Fill missing summaries with the summarizer; items without a usable one lose ssum/tsum (reported:
+    ``missing_summary``, or the summarizer's ``summary_cut`` / ``summary_empty``)."""
     needing = [it for it in items if it.summary is None and {"ssum", "tsum"} & set(it.tasks)]
+    problems: dict[str, str] = {}
     if needing and summarizer is not None:
         texts = [it.document or it.transcription for it in needing]
-        for item, summary in zip(needing, summarizer.summarize(texts)):
-            item.summary = summary or None
-    detail = ("the summarizer returned an empty summary" if summarizer is not None
-              else "no summary column and no --summarizer")
+        for item, result in zip(needing, summarizer.generate(texts)):
+            if result.problem is None:
+                item.summary = result.text
+            else:
+                problems[item.uid] = result.problem
     kept = []
     for item in items:
         if item.summary is None and {"ssum", "tsum"} & set(item.tasks):
-            ctx.reporter.skip(item.source, item.origin, "missing_summary", f"{detail}; ssum/tsum rows dropped",
-                              item.uid)
+            reason = problems.get(item.uid, "missing_summary")
+            detail = {"summary_cut": "the summarizer stopped at max_new_tokens (a continuation, not a summary)",
+                      "summary_empty": "the summarizer returned an empty summary",
+                      "missing_summary": "no summary column and no --summarizer"}[reason]
+            ctx.reporter.skip(item.source, item.origin, reason, f"{detail}; ssum/tsum rows dropped", item.uid)
             item.tasks = tuple(t for t in item.tasks if t not in ("ssum", "tsum"))
         if item.tasks:
             kept.append(item)
@@ -157,7 +163,8 @@ def run_build(args, root: Path) -> dict:
     entries, settings = _entries(args)
     ctx = SourceContext(seed=args.seed)
     ctx.reporter.strict = args.strict
-    items = add_summaries(collect_items(entries, ctx), _summarizer(args, settings), ctx)
+    summarizer = _summarizer(args, settings)
+    items = add_summaries(collect_items(entries, ctx), summarizer, ctx)
     items, spoken = _speak(items, args, ctx)
     if not items:
         raise BuildError("no usable examples in the sources (see the skipped list above)")
@@ -172,7 +179,8 @@ def run_build(args, root: Path) -> dict:
         "dataset": "aramega-ssum", "builder_version": BUILDER_VERSION, "seed": args.seed,
         "normalizer": NORMALIZER_VERSION, "configs_built": list(configs),
         "tts": {"backend": args.tts, "model": args.tts_model if args.tts == "mms" else None},
-        "summarizer": args.summarizer or settings.get("summarizer"), "max_seconds": args.max_seconds,
+        "summarizer": args.summarizer or settings.get("summarizer"),
+        "summaries": dict(sorted(summarizer.stats.items())) if summarizer is not None else {}, "max_seconds": args.max_seconds,
         "split_ratios": list(args.split_ratios),
         "sources": [{k: v for k, v in e.items() if not k.startswith("_")} for e in entries],
         "configs": stats.configs(configs, files), "frontend": spoken,
