@@ -18,7 +18,8 @@ A sources file (relative paths resolve against its folder; formats in builders/s
       - {name: sada, format: sada, path: /corpora/sada2022, tasks: [asr, dialect, ssum], chunk_seconds: 60}
       - {name: adi, format: label_dirs, path: /corpora/adi17/wav, tasks: [dialect],
          label_map: {Egypt: EGY, Saudi: GLF, Syria: LEV, Morocco: NOR}}
-      - {name: pairs, format: text_pairs, path: xlsum_ar.jsonl, tasks: [tsum, ssum]}
+      - {name: pairs, format: text_pairs, path: pairs.jsonl, tasks: [tsum, ssum]}
+      - {name: xlsum, format: xlsum, path: /corpora/xlsum, max_words: 200, truncate: sentence}
       - {name: mine, format: manifest, path: manifest.csv, tasks: [asr, emotion]}
 
 Outputs: <output>/{ssum,multitask}/{train,validation,test}-NNNNN-of-NNNNN.parquet, README.md (the
@@ -168,8 +169,9 @@ def run_build(args, root: Path) -> dict:
     items, spoken = _speak(items, args, ctx)
     if not items:
         raise BuildError("no usable examples in the sources (see the skipped list above)")
-    splits = assign_splits(((it.source, it.stratum, f"{it.source}:{it.group}") for it in items),
+    splits = assign_splits(((it.source, it.stratum, f"{it.source}:{it.group}") for it in items if not it.split),
                            args.seed, tuple(args.split_ratios))
+    splits.update({f"{it.source}:{it.group}": it.split for it in items if it.split})  # a release's own split
     enumerated = time.perf_counter()
     stats, files = write_rows(items, splits, root, configs, args, ctx)
     audio_s = time.perf_counter() - enumerated
@@ -188,6 +190,7 @@ def run_build(args, root: Path) -> dict:
         "rows_per_source": dict(sorted(stats.source_rows.items())),
         "skipped": {"total": len(ctx.reporter.skipped), "by_reason": ctx.reporter.counts(),
                     "items": ctx.reporter.skipped},
+        "adjusted": ctx.reporter.noted(),
         "timing": {"enumerate_s": round(enumerated - started, 3), "audio_s": round(audio_s, 3),
                    "wall_s": round(time.perf_counter() - started, 3), "num_proc": args.num_proc},
     }
