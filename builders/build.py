@@ -6,6 +6,7 @@ Examples::
     python -m builders.build --output /data/aramega-ssum --sources sources.yaml --num-proc 8
     python -m builders.build --tts mms --tts-model facebook/mms-tts-ara --max-seconds 120 --strict
     python -m builders.build --config ssum --seed 1
+    python -m builders.build --sources recipes/xlsum.yaml --tts mms --engine ray --ray-num-gpus 0.25 --num-proc 8
 
 Then, from the output's parent folder: ``load_dataset("aramega-ssum")`` (the ssum config) or
 ``load_dataset("aramega-ssum", "multitask")``.
@@ -31,6 +32,7 @@ import argparse
 import contextlib
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -103,9 +105,16 @@ def _jobs(items: list[Item]):
 
 def write_rows(items, splits, root: Path, configs, args, ctx: SourceContext) -> tuple[Stats, dict]:
     """Render audio in `num_proc` processes (in order) and stream rows into parquet shards."""
-    writer, stats = DatasetWriter(root, configs, SPLITS), Stats()
-    results = ordered_map(render_job, _jobs(items), num_proc=args.num_proc, initializer=init_worker,
-                          initargs=(args.tts, args.tts_model, args.max_seconds, args.seed, args.num_proc > 1))
+    writer, stats = DatasetWriter(root, configs, SPLITS, max_shard_bytes=args.max_shard_size), Stats()
+    initargs = (args.tts, args.tts_model, args.max_seconds, args.seed, args.num_proc > 1)
+    if args.engine == "ray":
+        from builders.engine_ray import ray_map
+
+        results = ray_map(_jobs(items), initargs, concurrency=args.num_proc, num_gpus=args.ray_num_gpus,
+                          address=args.ray_address)
+    else:
+        results = ordered_map(render_job, _jobs(items), num_proc=args.num_proc, initializer=init_worker,
+                              initargs=initargs)
     with single_thread_blas() if args.num_proc == 1 else contextlib.nullcontext():  # one process, one core
         _consume(items, results, splits, writer, stats, configs, args, ctx)
     return stats, writer.close()
@@ -154,6 +163,12 @@ def _summarizer(args, settings):
     from builders.summarize import Summarizer
 
     options = settings.get("summarizer_options") or {}
+    if args.engine == "ray":
+        from builders.engine_ray import RaySummarizer
+
+        options = {k: v for k, v in options.items() if k != "progress"}
+        return RaySummarizer(str(model), batch_size=args.summarizer_batch_size, num_gpus=args.ray_num_gpus,
+                             concurrency=args.summarizer_concurrency, address=args.ray_address, **options)
     return Summarizer(str(model), batch_size=args.summarizer_batch_size, **options)
 
 
@@ -192,7 +207,8 @@ def run_build(args, root: Path) -> dict:
                     "items": ctx.reporter.skipped},
         "adjusted": ctx.reporter.noted(),
         "timing": {"enumerate_s": round(enumerated - started, 3), "audio_s": round(audio_s, 3),
-                   "wall_s": round(time.perf_counter() - started, 3), "num_proc": args.num_proc},
+                   "wall_s": round(time.perf_counter() - started, 3), "num_proc": args.num_proc,
+                   "engine": args.engine},
     }
     for config, info in report["configs"].items():
         for split, entry in info["splits"].items():
@@ -231,6 +247,14 @@ def build(args: argparse.Namespace, replace: bool = True) -> dict:
     return report
 
 
+def _size(text: str) -> int:
+    """'500MB' -> bytes (KB/MB/GB, or KiB/MiB/GiB: powers of 1024; a bare number is bytes)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMG]?)(?:I?B)?\s*", text.upper())
+    if not match or float(match.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 500MB)")
+    return int(float(match.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[match.group(2)])
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m builders.build", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -242,7 +266,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--tts-model", default="facebook/mms-tts-ara", help="mms: hub id or local path")
     parser.add_argument("--summarizer", help="causal LM (hub id or local path) for missing summaries")
     parser.add_argument("--summarizer-batch-size", type=int, default=8)
-    parser.add_argument("--num-proc", type=int, default=1, help="processes for audio work")
+    parser.add_argument("--num-proc", type=int, default=1,
+                        help="processes (local) or render actors (ray) for audio work")
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="local: this machine's process pool; ray: a Ray Data pipeline (pip install "
+                             "'aramega-ssum[ray]')")
+    parser.add_argument("--ray-address", help="ray: join this cluster (default: start a local Ray for the build)")
+    parser.add_argument("--ray-num-gpus", type=float, default=0, help="ray: GPUs per TTS/summarizer actor")
+    parser.add_argument("--summarizer-concurrency", type=int, default=1, help="ray: summarizer actors")
+    parser.add_argument("--max-shard-size", type=_size, default="500MB",
+                        help="cap of one parquet shard, e.g. 500MB (the Hub's habit), 2GB, 64KB")
     parser.add_argument("--max-seconds", type=float, help="skip (and report) longer audio")
     parser.add_argument("--split-ratios", type=float, nargs=3, default=list(DEFAULT_RATIOS),
                         metavar=("TRAIN", "VAL", "TEST"))
@@ -252,6 +285,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.num_proc < 1:
         parser.error("--num-proc must be >= 1")
+    if args.engine == "ray":
+        try:
+            import ray.data  # noqa: F401
+        except ImportError:
+            parser.error("--engine ray needs Ray: pip install 'aramega-ssum[ray]'")
     return args
 
 
