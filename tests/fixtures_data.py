@@ -24,7 +24,7 @@ MINI_CORPUS = ROOT / "tests" / "data" / "builders" / "mini_corpus"
 def _input_key(corpus: Path) -> str:
     """Hash of everything that determines the embedded build's bytes."""
     files = sorted(corpus.glob("*.jsonl")) + sorted((ROOT / "builders").rglob("*.py"))
-    files += [ROOT / "aramega_ssum" / name for name in ("audio.py", "schema.py", "tasks.py", "text.py")]
+    files += [ROOT / "aramega_ssum" / name for name in ("audio.py", "dataset.py", "schema.py", "tasks.py", "text.py")]
     digest = hashlib.sha256()
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
