@@ -106,7 +106,7 @@ def _jobs(items: list[Item]):
 def write_rows(items, splits, root: Path, configs, args, ctx: SourceContext) -> tuple[Stats, dict]:
     """Render audio in `num_proc` processes (in order) and stream rows into parquet shards."""
     writer, stats = DatasetWriter(root, configs, SPLITS, max_shard_bytes=args.max_shard_size), Stats()
-    initargs = (args.tts, args.tts_model, args.max_seconds, args.seed, args.num_proc > 1)
+    initargs = (args.tts, args.tts_model, args.max_seconds, args.seed, args.num_proc > 1 or args.engine == "ray")
     if args.engine == "ray":
         from builders.engine_ray import ray_map
 

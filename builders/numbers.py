@@ -10,6 +10,9 @@ Limits (checked on the embedded corpus; num2words 0.5 with ``lang="ar"``):
 - Numbers are spelled in the masculine nominative whatever the counted noun ("خمسة" in "5 سنوات" and
   "5 ساعات"); no case endings or construct forms ("ثلاثمائة ألف" not "ثلاثمئة ألفٍ").
 - num2words writes "و" as a separate word ("مئتان و خمسون"); it is attached here ("مئتان وخمسون").
+- num2words ends 200, 1200, 2000 and 2,000,000 in the construct form ("مئتا", "ألفا", "مليونا"), which
+  needs a following noun; a number's last word is put back in the absolute form ("مئتان", "ألفان",
+  "مليونان"); inside a number the construct stays ("مئتا ألف").
 - Dates are read as day/month/year (``12/5/2024`` -> "اثنا عشر مايو ألفان وأربعة وعشرون") or ISO
   ``2024-05-12``; month names are the Egyptian/Gulf set (يناير...ديسمبر), not the Levantine one.
 - Signs, fractions (``1/2``), times (``10:30``), phone numbers and ordinals are read digit groups as
@@ -34,7 +37,9 @@ def integer_words(value: int) -> str:
     """`value` in Arabic words ("و" attached to the next word)."""
     from num2words import num2words
 
-    return re.sub(r"\bو\s+", "و", " ".join(num2words(int(value), lang="ar").split()))
+    words = " ".join(num2words(int(value), lang="ar").split())
+    words = re.sub(r"(مئت|ألف|مليون)ا$", r"\1ان", words)  # num2words ends 200/2000/2e6 in the construct form
+    return re.sub(r"\bو\s+", "و", words)
 
 
 def number_words(written: str) -> str:

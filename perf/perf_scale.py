@@ -69,18 +69,30 @@ def workload_ceiling(corpus: Path) -> float:
     return run(1) / run(2)
 
 
+def cpu_build(argv: list[str]) -> tuple[float, float]:
+    """(render seconds of the report, CPU seconds of the whole build process and its workers)."""
+    before = os.times()
+    report = run_build(argv)
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    return report["timing"]["audio_s"], cpu
+
+
 def efficiency(work: Path, minutes: float, rounds: int) -> None:
     sources = make_corpus(work / "corpus", max(8, int(minutes * 60 / 30)), 30.0)
     argv = ["--sources", str(sources), "--config", "multitask"]
     rows = []
     for index in range(rounds):  # interleaved: each round's figures share the machine's load
         ceiling, workload = machine_ceiling(), workload_ceiling(sources.parent)
-        one = run_build([*argv, "--output", str(work / "o1"), "--num-proc", "1"])["timing"]["audio_s"]
-        two = run_build([*argv, "--output", str(work / "o2"), "--num-proc", "2"])["timing"]["audio_s"]
-        rows.append((ceiling, workload, one / two))
+        one, cpu1 = cpu_build([*argv, "--output", str(work / "o1"), "--num-proc", "1"])
+        two, cpu2 = cpu_build([*argv, "--output", str(work / "o2"), "--num-proc", "2"])
+        rows.append((ceiling, workload, one / two, cpu2 / cpu1))
         print(f"round {index + 1}: compute ceiling {ceiling:.2f}x, workload ceiling {workload:.2f}x, "
-              f"build --num-proc 2 vs 1 {one / two:.2f}x ({one:.2f} s -> {two:.2f} s), load {os.getloadavg()[0]:.1f}")
-    ceiling, workload, speedup = (statistics.median(col) for col in zip(*rows))
+              f"build --num-proc 2 vs 1 {one / two:.2f}x ({one:.2f} s -> {two:.2f} s; CPU {cpu1:.2f} s -> "
+              f"{cpu2:.2f} s), load {os.getloadavg()[0]:.1f}")
+    ceiling, workload, speedup, cpu_ratio = (statistics.median(col) for col in zip(*rows))
+    print(f"CPU cost of --num-proc 2 over 1 (whole build, load-independent): {cpu_ratio - 1:+.0%}; on two idle "
+          f"cores that allows at most {2 / cpu_ratio:.2f}x")
     paired = statistics.median(s / c for c, _, s in rows)
     print(f"[{'PASS' if paired >= 0.9 else 'FAIL'}] local --num-proc 2: speed-up {speedup:.2f}x, "
           f"{paired:.0%} of this machine's measured two-process ceiling {ceiling:.2f}x (median of {rounds} "
@@ -175,8 +187,8 @@ def tts_estimate(count: int, device: str, documents: float, words: int) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--minutes", type=float, default=20.0, help="audio for the efficiency rounds")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--minutes", type=float, default=60.0, help="audio for the efficiency rounds")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sentences", type=int, default=40, help="sentences for the TTS real-time factors")
     parser.add_argument("--device", default="cpu", help="also measure MMS here (cuda)")
     parser.add_argument("--documents", type=float, default=1e6)

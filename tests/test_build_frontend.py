@@ -25,6 +25,7 @@ def test_numbers_dates_percentages_decimals_are_spelled():
     assert spell_numbers("نسبة 12% و3.05٪")[0] == "نسبة اثنا عشر في المئة وثلاثة فاصلة صفر خمسة في المئة"
     assert spell_numbers("يوم 12/5/2024")[0] == "يوم اثنا عشر مايو ألفان وأربعة وعشرون"
     assert spell_numbers("بلغ 1,500 دولار وبـ5 ملايين")[0] == "بلغ ألف وخمسمائة دولار وبـخمسة ملايين"
+    assert spell_numbers("200 و1200 و2000 و200000")[0] == "مئتان وألف ومئتان وألفان ومئتا ألف"
     text, changes = spell_numbers("لا أرقام هنا")
     assert text == "لا أرقام هنا" and changes == []
 
