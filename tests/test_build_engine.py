@@ -39,3 +39,16 @@ def test_max_shard_size_splits_into_named_shards_that_datasets_reads(mini_corpus
     assert sum(1 for _ in streamed.select_columns(["id"])) == rows
     with pytest.raises(SystemExit):
         parse_args(["--max-shard-size", "lots"])
+
+
+def test_ray_summarizer_stage_matches_the_local_summarizer(ray_local, tmp_path):
+    from builders.engine_ray import RaySummarizer
+    from builders.summarize import Summarizer
+    from replicas import instruct_lm
+
+    model = str(instruct_lm(tmp_path / "hf"))
+    texts = ["ذهب الطالب إلى المكتبة", "قرأت الخبر في الجريدة صباح اليوم", "الجو بارد"]
+    local = Summarizer(model, batch_size=2, max_new_tokens=4, progress=False)
+    remote = RaySummarizer(model, batch_size=2, max_new_tokens=4)
+    assert remote.generate(texts) == local.generate(texts)
+    assert remote.stats == local.stats and remote.stats["summary_cut"] == 3
