@@ -93,7 +93,7 @@ def efficiency(work: Path, minutes: float, rounds: int) -> None:
     ceiling, workload, speedup, cpu_ratio = (statistics.median(col) for col in zip(*rows))
     print(f"CPU cost of --num-proc 2 over 1 (whole build, load-independent): {cpu_ratio - 1:+.0%}; on two idle "
           f"cores that allows at most {2 / cpu_ratio:.2f}x")
-    paired = statistics.median(s / c for c, _, s in rows)
+    paired = statistics.median(s / c for c, _, s, _ in rows)
     print(f"[{'PASS' if paired >= 0.9 else 'FAIL'}] local --num-proc 2: speed-up {speedup:.2f}x, "
           f"{paired:.0%} of this machine's measured two-process ceiling {ceiling:.2f}x (median of {rounds} "
           f"paired rounds; target >= 90%); {speedup / workload:.0%} of the workload's own ceiling {workload:.2f}x")
