@@ -82,6 +82,16 @@ def mini_dataset(tmp_path_factory) -> Path:
     return _build(tmp_path_factory.mktemp("mini") / "aramega-ssum", MINI_CORPUS, 1)
 
 
+@pytest.fixture(scope="session")
+def ray_local():
+    """A local 2-CPU Ray, started once per test session (the builds reuse it) and shut down after."""
+    ray = pytest.importorskip("ray")
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, object_store_memory=256 << 20, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
 # --- real-source fixtures (tiny files written into a tmp dir) ---------------------------------
 
 ARABIC = ["ذهب الطالب إلى المكتبة", "الجو بارد اليوم في المدينة", "قرأت الخبر في الجريدة",
