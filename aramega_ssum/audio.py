@@ -134,15 +134,21 @@ def read_audio_file(path: str | Path, start: float | None = None, end: float | N
     return to_mono(samples), rate
 
 
-def check_audio(samples: np.ndarray, rate: int, where: str, max_seconds: float | None = None) -> None:
-    """Raise AudioError for zero-length, non-finite or too long audio."""
+MIN_SECONDS = 0.1  # shorter clips (e.g. a WAV truncated to its header) are skipped and reported
+
+
+def check_audio(samples: np.ndarray, rate: int, where: str, max_seconds: float | None = None,
+                min_seconds: float | None = None) -> None:
+    """Raise AudioError for zero-length, non-finite, too short (< `min_seconds`) or too long audio."""
     if samples.size == 0:
         raise AudioError("empty_audio", f"{where}: zero-length audio")
     if not np.isfinite(samples).all():
         raise AudioError("nan_samples", f"{where}: NaN or infinite samples")
     seconds = samples.size / rate
     if max_seconds is not None and seconds > max_seconds:
-        raise AudioError("too_long", f"{where}: {seconds:.1f}s is longer than --max-seconds {max_seconds:g}")
+        raise AudioError("too_long", f"{where}: {seconds:.1f}s is longer than --max-audio-seconds {max_seconds:g}")
+    if min_seconds is not None and seconds < min_seconds:
+        raise AudioError("too_short", f"{where}: {seconds:.3f}s is shorter than --min-audio-seconds {min_seconds:g}")
 
 
 def encode_flac(samples: np.ndarray, rate: int = SAMPLING_RATE) -> bytes:

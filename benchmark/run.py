@@ -25,6 +25,7 @@ from pathlib import Path
 
 from dataclasses import dataclass, field
 
+from aramega_ssum.cli import Interrupted, cli_main, setup_logging
 from benchmark.config import STRATEGIES, ConfigError, load_config, save_config, schedule_sha256
 from benchmark.train import Dist, init_distributed
 
@@ -48,6 +49,7 @@ class RunState:
     plan: object = None
     extra: list = field(default_factory=list)  # base-model parameters trained besides LoRA
     inputs: object = None  # the ScheduleInput of the train split (estimated lengths)
+    trainer: object = None  # the Trainer (its .step is the step reached, e.g. on Ctrl-C)
 
 
 def shared_run_id(d: Dist, strategy: str, model: str, seed: int) -> str:
@@ -56,23 +58,27 @@ def shared_run_id(d: Dist, strategy: str, model: str, seed: int) -> str:
     return d.all_gather_object(f"{stamp}-{strategy}-{Path(str(model)).name}-s{seed}")[0]
 
 
-def resolve_run_dir(config: dict, d: Dist, resume: bool) -> Path:
-    """output.dir, else the newest runs/*-<strategy>-* with a checkpoint (--resume), else a new id."""
+def find_run_dir(config: dict, resume: bool) -> Path | None:
+    """output.dir, else (--resume) the newest runs/*-<strategy>-* with a checkpoint, else None (a new id)."""
     from benchmark.checkpoint import latest_checkpoint
 
-    strategy, seed = config["strategy"], config["train"]["seed"]
     if config["output"]["dir"]:
-        run_dir = Path(config["output"]["dir"])
-    elif resume:
-        found = sorted(p for p in Path("runs").glob(f"*-{strategy}-*") if latest_checkpoint(p))
+        return Path(config["output"]["dir"])
+    if resume:
+        found = sorted(p for p in Path("runs").glob(f"*-{config['strategy']}-*") if latest_checkpoint(p))
         if not found:
-            raise FileNotFoundError(f"--resume: no runs/*-{strategy}-* folder with a checkpoint; give --output-dir")
-        run_dir = found[-1]
-    else:
-        run_dir = Path("runs") / shared_run_id(d, strategy, config["model"]["name"], seed)
-    if not resume and (run_dir / "train_log.jsonl").exists():
-        raise FileExistsError(f"{run_dir} already holds a run (train_log.jsonl); use --resume or another --output-dir")
-    return run_dir
+            raise FileNotFoundError(f"--resume: no runs/*-{config['strategy']}-* folder with a checkpoint; "
+                                    "give --output-dir")
+        return found[-1]
+    return None
+
+
+def resolve_run_dir(config: dict, d: Dist, resume: bool) -> Path:
+    """The run folder (see `find_run_dir`); a new one is runs/<run-id>/ (the same id on every rank)."""
+    found = find_run_dir(config, resume)
+    if found is not None:
+        return found
+    return Path("runs") / shared_run_id(d, config["strategy"], config["model"]["name"], config["train"]["seed"])
 
 
 def main_first(d: Dist, fn):
@@ -135,17 +141,19 @@ def setup(config: dict, d: Dist, *, resume: bool) -> RunState:
     from benchmark.model import apply_lora, load_model
     from builders.build import ensure_dataset
 
-    mc, lc, tc, dc = config["model"], config["lora"], config["train"], config["data"]
-    from benchmark.hub import resolve_model
+    from aramega_ssum.outputs import make_dirs
+    from benchmark.preflight import DEFAULT_DATA
 
-    if mc["name"] != "tiny":
-        resolve_model(mc["name"])  # a missing model fails before any other work
+    mc, lc, tc, dc = config["model"], config["lora"], config["train"], config["data"]
     state = RunState(config, d, resolve_run_dir(config, d, resume))
     if d.device.type == "cpu" and tc["cpu_threads"]:
         torch.set_num_threads(tc["cpu_threads"])
     if d.is_main:
-        state.run_dir.mkdir(parents=True, exist_ok=True)
-    state.data_dir = Path(main_first(d, lambda: ensure_dataset(dc["path"], seed=0)))
+        make_dirs(state.run_dir)
+    if Path(dc["path"]).exists() or str(dc["path"]) != DEFAULT_DATA:  # only the default is built (preflight)
+        state.data_dir = Path(dc["path"])
+    else:
+        state.data_dir = Path(main_first(d, lambda: ensure_dataset(dc["path"], seed=0)))
     state.model, state.processor = main_first(d, lambda: load_model(
         mc["name"], dtype=mc["dtype"], device=d.device, seed=0, gradient_checkpointing=mc["gradient_checkpointing"],
         attn_implementation=mc["attn_implementation"]))
@@ -205,6 +213,7 @@ def train(state: RunState, *, resume: bool) -> dict:
             "max_steps": cfg["train"]["max_steps"], "batch_size": cfg["train"]["batch_size"], "model": cfg["model"]["name"]}
     trainer = Trainer(state.model, collate, state.train_rows, state.plan, cfg, run_dir=state.run_dir, d=state.d,
                       val_rows=state.val_rows, meta=meta)
+    state.trainer = trainer
     if state.d.is_main:
         print(memory_preview(state), file=sys.stderr, flush=True)
     summary = trainer.fit(resume=resume)
@@ -343,37 +352,48 @@ def report(state: RunState, results: dict, train_summary: dict) -> str:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    doc = __doc__.split("\n\n")
-    parser = argparse.ArgumentParser(prog="python -m benchmark.run", description=doc[0],
-                                     epilog="\n\n".join(doc[1:]), formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--strategy", required=True, choices=[*STRATEGIES, "all"])
-    parser.add_argument("--config", type=Path, help="a config file instead of benchmark/configs/<strategy>.yaml")
+    from aramega_ssum.cli import add_common, make_parser
+
+    parser = make_parser("python -m benchmark.run", __doc__)
+    parser.add_argument("--strategy", required=True, choices=[*STRATEGIES, "all"], help="scheduling strategy")
+    parser.add_argument("--config", type=Path, help="a YAML config file instead of benchmark/configs/<strategy>.yaml")
     parser.add_argument("--max-steps", type=int, help="optimizer steps (train.max_steps)")
     parser.add_argument("--output-dir", type=Path, help="run folder (default runs/<run-id>/)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier run in --output-dir")
     parser.add_argument("--seed", type=int, help="training seed (train.seed)")
     parser.add_argument("--model", help='"tiny", a hub id or a local path (model.name)')
-    parser.add_argument("--data", help="dataset folder (data.path); the embedded default is built if missing")
-    parser.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    parser.add_argument("--data", help="dataset folder (data.path); only the default aramega-ssum is built if missing")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the run folder's last checkpoint (with its saved config; only "
+                             "eval.batch_size, eval.bertscore_*, output.*, train.cpu_threads, "
+                             "train.checkpoint_every, train.keep_checkpoints, model.attn_implementation may change)")
     parser.add_argument("--train-aligner", action="store_true", help="unfreeze thinker.audio_tower.proj")
     parser.add_argument("--train-audio-encoder", action="store_true", help="unfreeze thinker.audio_tower")
     parser.add_argument("--max-audio-seconds", type=float, help="bound on audio length (data.max_audio_seconds)")
-    parser.add_argument("--device", help="cpu | cuda (default: cuda:LOCAL_RANK when available)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="warnings only")
+    parser.add_argument("--limit", type=int, help="at most N test examples per task (eval.max_per_task)")
+    parser.add_argument("--device", help="cpu | cuda | cuda:N (default: cuda:LOCAL_RANK when available)")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.lr=2e-4")
+    add_common(parser)
     args = parser.parse_intermixed_args(argv)  # key=value overrides may come before or after flags
     if args.config and args.strategy == "all":
         parser.error("--config needs a single --strategy")
     if args.resume and args.strategy == "all" and not args.output_dir:
         parser.error("--resume with --strategy all needs the --output-dir of that comparison")
-    if args.max_steps is not None and args.max_steps < 1:
-        parser.error("--max-steps must be >= 1")
+    if args.resume and args.overwrite:
+        parser.error("--resume and --overwrite exclude each other")
+    for flag, value, low in (("--max-steps", args.max_steps, 1), ("--limit", args.limit, 0)):
+        if value is not None and value < low:
+            parser.error(f"{flag} must be >= {low}, got {value}")
+    if args.max_audio_seconds is not None and args.max_audio_seconds <= 0:
+        parser.error(f"--max-audio-seconds must be > 0, got {args.max_audio_seconds:g}")
     return args
 
 
 def cli_overrides(args: argparse.Namespace) -> list[str]:
     """The flags as `key=value` overrides (after the free `key=value` ones, so the flags win)."""
     pairs = [("train.max_steps", args.max_steps), ("train.seed", args.seed), ("model.name", args.model),
-             ("data.path", args.data), ("data.max_audio_seconds", args.max_audio_seconds)]
+             ("data.path", args.data), ("data.max_audio_seconds", args.max_audio_seconds),
+             ("eval.max_per_task", args.limit)]
     out = list(args.overrides) + [f"{k}={v}" for k, v in pairs if v is not None]
     out += ["model.train_aligner=true"] if args.train_aligner else []
     out += ["model.train_audio_encoder=true"] if args.train_audio_encoder else []
@@ -382,20 +402,62 @@ def cli_overrides(args: argparse.Namespace) -> list[str]:
     return out
 
 
-def run_one(strategy: str, args: argparse.Namespace, *, output_dir: Path | None = None) -> Path:
-    """The recipe: setup -> train -> evaluate -> save; returns the run folder."""
-    overrides = cli_overrides(args) + ([f"output.dir={output_dir}"] if output_dir else [])
+def prepare_run(strategy: str, args: argparse.Namespace, overrides: list[str]) -> dict:
+    """The resolved config (the saved one on --resume), checked by the preflight before any weight loads."""
+    from benchmark.preflight import check_run, resume_config
+
     config = load_config(strategy, overrides, path=args.config)
+    run_dir, refused = find_run_dir(config, args.resume), []
+    if args.resume and run_dir is not None:
+        if args.config:
+            log.warning("--resume: --config %s ignored; the run continues with %s", args.config, run_dir / "config.yaml")
+        saved, refused = resume_config(strategy, overrides, run_dir)
+        config = saved or config
+    check_run(config, device=args.device, run_dir=run_dir, resume=args.resume, overwrite=args.overwrite,
+              extra=refused)
+    if args.overwrite and not args.resume and run_dir is not None and (run_dir / "train_log.jsonl").exists() \
+            and int(os.environ.get("RANK", "0")) == 0:
+        aside = run_dir.with_name(f".{run_dir.name}.old-{os.getpid()}")
+        run_dir.rename(aside)  # deleted once the new run has finished; kept if it fails
+        log.warning("--overwrite: the earlier run %s moved to %s until this run finishes", run_dir, aside)
+        config["_replaced"] = str(aside)
+    return config
+
+
+def interrupted(state: RunState, args: argparse.Namespace) -> Interrupted:
+    """The one line printed on Ctrl-C: the step reached, the last checkpoint and the resume command."""
+    from benchmark.checkpoint import latest_checkpoint
+
+    ckpt = latest_checkpoint(state.run_dir)
+    last = f"last checkpoint {ckpt.name}" if ckpt else "no checkpoint yet (a resume starts over)"
+    step = getattr(state.trainer, "step", None)
+    command = f"python -m benchmark.run --strategy {state.config['strategy']} --output-dir {state.run_dir} --resume"
+    return Interrupted(f"stopped during training{f' at step {step}' if step is not None else ''}; {last}; "
+                       f"resume with: {command}")
+
+
+def run_one(strategy: str, args: argparse.Namespace, *, output_dir: Path | None = None) -> Path:
+    """The recipe: preflight -> setup -> train -> evaluate -> save; returns the run folder."""
+    import shutil
+
+    overrides = cli_overrides(args) + ([f"output.dir={output_dir}"] if output_dir else [])
+    config = prepare_run(strategy, args, overrides)
+    replaced = config.pop("_replaced", None)
     d = init_distributed(args.device)
     state = setup(config, d, resume=args.resume)
     if d.is_main:
         save_config(config, state.run_dir / "config.yaml")
-    train_summary = train(state, resume=args.resume)
+    try:
+        train_summary = train(state, resume=args.resume)
+    except KeyboardInterrupt:
+        raise interrupted(state, args) from None
     adapter_dir = save_adapter(state)  # before evaluation: an evaluation crash keeps the trained weights
     eval_summary = evaluate(state)
     results = save(state, train_summary, eval_summary, adapter_dir)
     if d.is_main:
         print(report(state, results, train_summary))
+        if replaced:
+            shutil.rmtree(replaced, ignore_errors=True)
     return state.run_dir
 
 
@@ -411,12 +473,11 @@ def run_all(args: argparse.Namespace) -> Path:
     return root
 
 
+@cli_main(ConfigError)
 def main(argv=None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(args)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from benchmark.hub import ModelNotFoundError
     from benchmark.train import close_distributed
 
     start = time.perf_counter()
@@ -425,9 +486,6 @@ def main(argv=None) -> int:
             run_all(args)
         else:
             run_one(args.strategy, args)
-    except (ConfigError, FileExistsError, ModelNotFoundError) as err:
-        print(f"python -m benchmark.run: error: {err}", file=sys.stderr)
-        return 2
     finally:
         close_distributed()
     log.info("done in %.1f s", time.perf_counter() - start)

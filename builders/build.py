@@ -3,9 +3,10 @@
 Examples::
 
     python -m builders.build                                   # embedded corpus -> ./aramega-ssum
-    python -m builders.build --output /data/aramega-ssum --sources sources.yaml --num-proc 8
-    python -m builders.build --tts mms --tts-model facebook/mms-tts-ara --max-seconds 120 --strict
-    python -m builders.build --config ssum --seed 1
+    python -m builders.build --output-dir /data/aramega-ssum --sources sources.yaml --num-proc 8
+    python -m builders.build --tts mms --tts-model facebook/mms-tts-ara --max-audio-seconds 120 --strict
+    python -m builders.build --dataset-config ssum --seed 1
+    python -m builders.build --output-dir aramega-ssum --overwrite          # replace an earlier build
     python -m builders.build --sources recipes/xlsum.yaml --tts mms --engine ray --ray-num-gpus 0.25 --num-proc 8
 
 Then, from the output's parent folder: ``load_dataset("aramega-ssum")`` (the ssum config) or
@@ -23,24 +24,25 @@ A sources file (relative paths resolve against its folder; formats in builders/s
       - {name: xlsum, format: xlsum, path: /corpora/xlsum, max_words: 200, truncate: sentence}
       - {name: mine, format: manifest, path: manifest.csv, tasks: [asr, emotion]}
 
-Outputs: <output>/{ssum,multitask}/{train,validation,test}-NNNNN-of-NNNNN.parquet, README.md (the
+Outputs: <output-dir>/{ssum,multitask}/{train,validation,test}-NNNNN-of-NNNNN.parquet, README.md (the
 card), build_report.json (rows per config/split/task/label, hours, every skipped input and why).
+The output folder must be new, empty, or an earlier build (it holds build_report.json) with
+--overwrite; it is replaced atomically once the new build is complete.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import logging
-import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from tqdm import tqdm
 
+from aramega_ssum.cli import cli_main, setup_logging
 from aramega_ssum.schema import CONFIGS, SPLITS
 from aramega_ssum.text import NORMALIZER_VERSION
 from builders.frontend import frontend_for, speak_items
@@ -106,7 +108,8 @@ def _jobs(items: list[Item]):
 def write_rows(items, splits, root: Path, configs, args, ctx: SourceContext) -> tuple[Stats, dict]:
     """Render audio in `num_proc` processes (in order) and stream rows into parquet shards."""
     writer, stats = DatasetWriter(root, configs, SPLITS, max_shard_bytes=args.max_shard_size), Stats()
-    initargs = (args.tts, args.tts_model, args.max_seconds, args.seed, args.num_proc > 1 or args.engine == "ray")
+    initargs = (args.tts, args.tts_model, args.max_seconds, args.seed, args.num_proc > 1 or args.engine == "ray",
+                args.min_seconds)
     if args.engine == "ray":
         from builders.engine_ray import ray_map
 
@@ -218,33 +221,45 @@ def run_build(args, root: Path) -> dict:
     return report
 
 
-def _move_into_place(tmp: Path, output: Path, replace: bool = True) -> None:
-    """Rename the finished build into place; an existing output is replaced (or kept, if not `replace`)."""
-    if output.exists():
-        if not replace:
-            shutil.rmtree(tmp, ignore_errors=True)
-            return
-        old = output.with_name(f".{output.name}.old-{os.getpid()}")
-        output.rename(old)
-        tmp.rename(output)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(output)
-
-
 def build(args: argparse.Namespace, replace: bool = True) -> dict:
-    """Build into a temporary sibling of ``args.output``; move it into place only when complete."""
-    output = Path(args.output).resolve()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent))
+    """Build into a hidden sibling of ``args.output``; move it into place only when complete.
+
+    The output folder rule is `aramega_ssum.outputs` (a previous build is replaced only with
+    --overwrite). `replace=False` (ensure_dataset) keeps an existing complete build.
+    """
+    from aramega_ssum.outputs import check_output_dir, staging_dir, swap_into_place
+
+    output = check_output_dir(args.output, "build_report.json", tool="builders.build",
+                              overwrite=getattr(args, "overwrite", False) or not replace)
+    tmp = staging_dir(output)
     try:
         report = run_build(args, tmp)
-        _move_into_place(tmp, output, replace)
+        check_splits(report, args)
+        if output.exists() and any(output.iterdir()) and not replace:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            swap_into_place(tmp, output)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     logger.info("wrote %s", output)
     return report
+
+
+def check_splits(report: dict, args: argparse.Namespace) -> None:
+    """A split of the default config left empty fails the build (warns with --allow-empty-splits)."""
+    from builders.card import default_config
+
+    configs = report["configs"]
+    default = default_config(report)
+    empty = [s for s in SPLITS if not configs[default]["splits"].get(s, {}).get("rows")]
+    if not empty:
+        return
+    message = (f"config {default!r}: split(s) {', '.join(empty)} got no rows ({configs[default]['rows']} rows in "
+               f"all; split ratios {list(args.split_ratios)}): give more source examples")
+    if not getattr(args, "allow_empty_splits", False):
+        raise BuildError(message + ", or pass --allow-empty-splits")
+    logger.warning("%s; written anyway (--allow-empty-splits)", message)
 
 
 def _size(text: str) -> int:
@@ -255,13 +270,24 @@ def _size(text: str) -> int:
     return int(float(match.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[match.group(2)])
 
 
+def _ratio_check(ratios) -> str | None:
+    if any(r < 0 for r in ratios) or abs(sum(ratios) - 1.0) > 1e-6:
+        return f"--split-ratios {' '.join(f'{r:g}' for r in ratios)}: each must be >= 0 and they must sum to 1"
+    return None
+
+
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m builders.build", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--output", default="aramega-ssum", help="output folder (default: aramega-ssum)")
+    from aramega_ssum.cli import add_common, deprecated, make_parser
+
+    parser = make_parser("python -m builders.build", __doc__)
+    parser.add_argument("--output-dir", dest="output", default="aramega-ssum", help="output folder")
+    deprecated(parser, "--output", "--output-dir", "output")
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier build in --output-dir")
     parser.add_argument("--sources", help="sources YAML; default: the embedded mini corpus")
     parser.add_argument("--corpus-dir", help="folder of the embedded corpus JSONL files (default: shipped)")
-    parser.add_argument("--config", choices=(*CONFIGS, "all"), default="all")
+    parser.add_argument("--dataset-config", dest="config", choices=(*CONFIGS, "all"), default="all",
+                        help="which dataset config(s) to build")
+    deprecated(parser, "--config", "--dataset-config", "config", choices=(*CONFIGS, "all"))
     parser.add_argument("--tts", choices=("espeak", "mms"), default="espeak")
     parser.add_argument("--tts-model", default="facebook/mms-tts-ara", help="mms: hub id or local path")
     parser.add_argument("--summarizer", help="causal LM (hub id or local path) for missing summaries")
@@ -276,15 +302,27 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--summarizer-concurrency", type=int, default=1, help="ray: summarizer actors")
     parser.add_argument("--max-shard-size", type=_size, default="500MB",
                         help="cap of one parquet shard, e.g. 500MB (the Hub's habit), 2GB, 64KB")
-    parser.add_argument("--max-seconds", type=float, help="skip (and report) longer audio")
+    parser.add_argument("--max-audio-seconds", dest="max_seconds", type=float, help="skip (and report) longer audio")
+    deprecated(parser, "--max-seconds", "--max-audio-seconds", "max_seconds", type=float)
+    parser.add_argument("--min-audio-seconds", dest="min_seconds", type=float, default=0.1,
+                        help="skip (and report) shorter audio (e.g. a WAV truncated to its header)")
     parser.add_argument("--split-ratios", type=float, nargs=3, default=list(DEFAULT_RATIOS),
-                        metavar=("TRAIN", "VAL", "TEST"))
+                        metavar=("TRAIN", "VAL", "TEST"), help="must be >= 0 and sum to 1")
+    parser.add_argument("--allow-empty-splits", action="store_true",
+                        help="warn (instead of failing) when a split of the default config gets no rows")
     parser.add_argument("--strict", action="store_true", help="stop at the first bad input")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split assignment and TTS")
     parser.add_argument("--no-progress", dest="progress", action="store_false")
+    add_common(parser)
     args = parser.parse_args(argv)
     if args.num_proc < 1:
         parser.error("--num-proc must be >= 1")
+    if args.max_seconds is not None and args.max_seconds <= 0:
+        parser.error(f"--max-audio-seconds must be > 0, got {args.max_seconds:g}")
+    if args.min_seconds < 0:
+        parser.error(f"--min-audio-seconds must be >= 0, got {args.min_seconds:g}")
+    if _ratio_check(args.split_ratios):
+        parser.error(_ratio_check(args.split_ratios))
     if args.engine == "ray":
         try:
             import ray.data  # noqa: F401
@@ -305,7 +343,7 @@ def ensure_dataset(path: str | Path = "aramega-ssum", seed: int = 0, **options) 
     if (path / "build_report.json").exists() and (path / "README.md").exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    argv = ["--output", str(path), "--seed", str(seed), "--no-progress"]
+    argv = ["--output-dir", str(path), "--seed", str(seed), "--no-progress"]
     for key, value in options.items():
         argv += [f"--{key.replace('_', '-')}", str(value)]
     with open(path.parent / f".{path.name}.lock", "w") as lock:
@@ -315,14 +353,11 @@ def ensure_dataset(path: str | Path = "aramega-ssum", seed: int = 0, **options) 
     return path
 
 
+@cli_main(BuildError)
 def main(argv=None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
-    try:
-        report = build(args)
-    except BuildError as err:
-        print(f"build failed: {err}", file=sys.stderr)
-        return 1
+    setup_logging(args)
+    report = build(args)
     for config, info in report["configs"].items():
         sizes = ", ".join(f"{s} {info['splits'][s]['rows']}" for s in SPLITS)
         print(f"{config}: {info['rows']} rows ({sizes}), {info['hours']:.3f} h")

@@ -22,19 +22,27 @@ from builders.report import read_report
 from builders.writer import features_yaml
 
 
+def default_config(report: dict) -> str:
+    """The card's default config: ssum when it has rows, else the first built config with rows."""
+    built = [c for c in CONFIGS if c in report["configs"]]
+    with_rows = [c for c in built if report["configs"][c]["rows"]]
+    return "ssum" if "ssum" in with_rows else (with_rows or built)[0]
+
+
 def front_matter(report: dict) -> dict:
     """The card's YAML metadata: configs with data_files, and dataset_info with features and splits."""
     built = [c for c in CONFIGS if c in report["configs"]]
     configs, infos = [], []
     for config in built:
         entry = {"config_name": config}
-        if config == "ssum" or len(built) == 1:
+        if config == default_config(report):
             entry["default"] = True
-        entry["data_files"] = [{"split": s, "path": f"{config}/{s}-*.parquet"} for s in SPLITS]
-        configs.append(entry)
         splits = report["configs"][config]["splits"]
+        present = [s for s in SPLITS if splits[s]["rows"]] or list(SPLITS)  # empty splits (--allow-empty-splits) left out
+        entry["data_files"] = [{"split": s, "path": f"{config}/{s}-*.parquet"} for s in present]
+        configs.append(entry)
         infos.append({"config_name": config, "features": features_yaml(config),
-                      "splits": [{"name": s, "num_examples": splits[s]["rows"]} for s in SPLITS]})
+                      "splits": [{"name": s, "num_examples": splits[s]["rows"]} for s in present]})
     rows = max(info["rows"] for info in report["configs"].values())
     sizes = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"))
     size = next((name for limit, name in sizes if rows < limit), "n>1M")

@@ -11,7 +11,7 @@ import logging
 
 import numpy as np
 
-from aramega_ssum.audio import AudioError, check_audio, decode_audio, encode_flac, read_audio_file, resample
+from aramega_ssum.audio import MIN_SECONDS, AudioError, check_audio, decode_audio, encode_flac, read_audio_file, resample
 from aramega_ssum.schema import SAMPLING_RATE
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def make_tts(name: str, model: str | None = None):
 
 
 def init_worker(tts: str, tts_model: str | None, max_seconds: float | None, seed: int,
-                single_thread: bool = False) -> None:
+                single_thread: bool = False, min_seconds: float | None = MIN_SECONDS) -> None:
     """Per-process settings; the TTS backend is created on first use.
 
     With several worker processes each one keeps BLAS to one thread (`single_thread`): N processes
@@ -48,7 +48,7 @@ def init_worker(tts: str, tts_model: str | None, max_seconds: float | None, seed
         _limit_threads()
     keep_freed_memory()
     _STATE.clear()
-    _STATE.update(tts_name=tts, tts_model=tts_model, max_seconds=max_seconds, seed=seed)
+    _STATE.update(tts_name=tts, tts_model=tts_model, max_seconds=max_seconds, seed=seed, min_seconds=min_seconds)
 
 
 MMAP_THRESHOLD = 64 << 20
@@ -155,7 +155,7 @@ def render(ref: dict, where: str, parts: bool = False) -> dict:
     """Turn an audio reference into ``{"ok", "flac", "duration", "parts", "speaker"}``."""
     try:
         samples, rate, spans, speaker = _load(ref, where)
-        check_audio(samples, rate, ref.get("path") or where, _STATE.get("max_seconds"))
+        check_audio(samples, rate, ref.get("path") or where, _STATE.get("max_seconds"), _STATE.get("min_seconds"))
         audio = resample(samples, rate, SAMPLING_RATE)
         result = {"ok": True, "flac": encode_flac(audio), "duration": round(audio.size / SAMPLING_RATE, 3),
                   "speaker": speaker, "parts": []}

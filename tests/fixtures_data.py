@@ -34,7 +34,7 @@ def _input_key(corpus: Path) -> str:
 def _build(output: Path, corpus_dir: Path | None = None, num_proc: int = 2) -> Path:
     from builders.build import build, parse_args
 
-    argv = ["--output", str(output), "--seed", "0", "--no-progress", "--num-proc", str(num_proc)]
+    argv = ["--output-dir", str(output), "--seed", "0", "--no-progress", "--num-proc", str(num_proc)]
     if corpus_dir is not None:
         argv += ["--corpus-dir", str(corpus_dir)]
     build(parse_args(argv))

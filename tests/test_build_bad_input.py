@@ -10,8 +10,8 @@ from builders.items import BuildError
 
 
 def _build(sources, out, *extra):
-    return build(parse_args(["--sources", str(sources), "--output", str(out), "--no-progress",
-                             "--max-seconds", "2", *extra]))
+    return build(parse_args(["--sources", str(sources), "--output-dir", str(out), "--no-progress",
+                             "--max-audio-seconds", "2", *extra]))
 
 
 def test_every_bad_case_is_reported_and_valid_rows_kept(bad_inputs, tmp_path):
@@ -42,7 +42,7 @@ def test_detail_names_the_audio_file(bad_inputs, tmp_path):
     details = {s["id"]: s["detail"] for s in report["skipped"]["items"]}
     assert "corrupt.wav" in details["bad-corrupt"]
     assert "missing.wav" in details["bad-missing"]
-    assert "--max-seconds 2" in details["bad-long"] and "long.wav" in details["bad-long"]
+    assert "--max-audio-seconds 2" in details["bad-long"] and "long.wav" in details["bad-long"]
     assert "nan.wav" in details["bad-nan"] and "zero.wav" in details["bad-zero"]
 
 

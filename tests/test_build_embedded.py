@@ -107,13 +107,13 @@ def test_two_builds_hash_identically(mini_corpus_dir, tmp_path):
     outs = []
     for name, procs in (("a", "1"), ("b", "2")):
         out = tmp_path / name / "aramega-ssum"
-        build(parse_args(["--output", str(out), "--corpus-dir", str(mini_corpus_dir), "--no-progress",
+        build(parse_args(["--output-dir", str(out), "--corpus-dir", str(mini_corpus_dir), "--no-progress",
                           "--num-proc", procs]))
         outs.append(out)
     for config in CONFIGS:
         assert fingerprint(outs[0], config) == fingerprint(outs[1], config)
     other = tmp_path / "c" / "aramega-ssum"
-    build(parse_args(["--output", str(other), "--corpus-dir", str(mini_corpus_dir), "--no-progress",
+    build(parse_args(["--output-dir", str(other), "--corpus-dir", str(mini_corpus_dir), "--no-progress",
                       "--seed", "1"]))
     assert fingerprint(other, "multitask") != fingerprint(outs[0], "multitask")
 
@@ -128,9 +128,9 @@ def test_failed_build_leaves_nothing(mini_corpus_dir, tmp_path):
         handle.write(json.dumps({"id": "emo-x-001", "emotion": "bored", "text": "لا شيء يحدث"}) + "\n")
     out = tmp_path / "out" / "aramega-ssum"
     with pytest.raises(BuildError, match=r"emotion.jsonl:16: unknown_label"):
-        build(parse_args(["--output", str(out), "--corpus-dir", str(corpus), "--strict", "--no-progress"]))
+        build(parse_args(["--output-dir", str(out), "--corpus-dir", str(corpus), "--strict", "--no-progress"]))
     assert list((tmp_path / "out").iterdir()) == []
-    report = build(parse_args(["--output", str(out), "--corpus-dir", str(corpus), "--no-progress"]))
+    report = build(parse_args(["--output-dir", str(out), "--corpus-dir", str(corpus), "--no-progress"]))
     assert report["skipped"]["by_reason"] == {"unknown_label": 1}
     assert report["skipped"]["items"][0]["file"].endswith("emotion.jsonl:16")
 

@@ -14,7 +14,7 @@ from builders.build import build, parse_args
 def test_ray_engine_builds_the_embedded_corpus_with_the_local_content(embedded_dataset, ray_local, tmp_path):
     """The embedded default (built by `--engine local --num-proc 2`) rebuilt with a local 2-CPU Ray."""
     out = tmp_path / "aramega-ssum"
-    report = build(parse_args(["--output", str(out), "--seed", "0", "--no-progress", "--engine", "ray",
+    report = build(parse_args(["--output-dir", str(out), "--seed", "0", "--no-progress", "--engine", "ray",
                                "--num-proc", "2"]))
     assert report["timing"]["engine"] == "ray"
     for config in CONFIGS:
@@ -25,8 +25,8 @@ def test_max_shard_size_splits_into_named_shards_that_datasets_reads(mini_corpus
     import datasets
 
     out = tmp_path / "aramega-ssum"
-    report = build(parse_args(["--output", str(out), "--corpus-dir", str(mini_corpus_dir), "--no-progress",
-                               "--config", "multitask", "--max-shard-size", "96KB"]))
+    report = build(parse_args(["--output-dir", str(out), "--corpus-dir", str(mini_corpus_dir), "--no-progress",
+                               "--dataset-config", "multitask", "--max-shard-size", "96KB"]))
     files = sorted(p.name for p in (out / "multitask").glob("train-*.parquet"))
     assert len(files) >= 3 and all(re.fullmatch(rf"train-\d{{5}}-of-{len(files):05d}\.parquet", f) for f in files)
     assert files == report["configs"]["multitask"]["splits"]["train"]["files"]

@@ -69,7 +69,7 @@ def test_mms_build_speaks_exactly_its_transcription(hf_home, tmp_path):
     corpus, out = _corpus(tmp_path / "corpus"), tmp_path / "out"
     env = {**os.environ, "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     result = subprocess.run([sys.executable, "-m", "builders.build", "--tts", "mms", "--corpus-dir", str(corpus),
-                             "--output", str(out), "--no-progress"], env=env, capture_output=True, text=True,
+                             "--output-dir", str(out), "--no-progress"], env=env, capture_output=True, text=True,
                             cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [r for path in sorted((out / "multitask").glob("*.parquet")) for r in pq.read_table(path).to_pylist()]

@@ -17,7 +17,7 @@ def _rows(out):
 
 def test_mixed_sources_build(mixed_sources, tmp_path):
     out = tmp_path / "out"
-    report = build(parse_args(["--sources", str(mixed_sources), "--output", str(out), "--no-progress",
+    report = build(parse_args(["--sources", str(mixed_sources), "--output-dir", str(out), "--no-progress",
                                "--num-proc", "2"]))
     rows = _rows(out)
     assert {r["source"] for r in rows} == {"man", "sada", "adi", "pairs"}
@@ -38,7 +38,7 @@ def test_mixed_sources_build(mixed_sources, tmp_path):
 
 def test_mixed_build_is_deterministic(mixed_sources, tmp_path):
     for name, procs in (("a", "1"), ("b", "2")):
-        build(parse_args(["--sources", str(mixed_sources), "--output", str(tmp_path / name), "--no-progress",
+        build(parse_args(["--sources", str(mixed_sources), "--output-dir", str(tmp_path / name), "--no-progress",
                           "--num-proc", procs]))
     assert fingerprint(tmp_path / "a", "multitask") == fingerprint(tmp_path / "b", "multitask")
     assert fingerprint(tmp_path / "a", "ssum") == fingerprint(tmp_path / "b", "ssum")
@@ -91,7 +91,7 @@ def test_sada_build_with_summarizer(tiny_causal_lm, tmp_path):
     (tmp_path / "s.yaml").write_text(
         "summarizer_options: {max_new_tokens: 6, progress: false}\n"
         "sources:\n  - {name: sada, format: sada, path: sada, tasks: [asr, ssum, tsum], chunk_seconds: 10}\n")
-    report = build(parse_args(["--sources", str(tmp_path / "s.yaml"), "--output", str(tmp_path / "out"),
+    report = build(parse_args(["--sources", str(tmp_path / "s.yaml"), "--output-dir", str(tmp_path / "out"), "--allow-empty-splits",
                                "--no-progress", "--summarizer", str(tiny_causal_lm)]))
     rows = _rows(tmp_path / "out")
     assert report["summarizer"] == str(tiny_causal_lm) and root.exists()

@@ -51,8 +51,8 @@ def test_build_reports_and_skips_cut_summaries(lms, tmp_path):
     (tmp_path / "s.yaml").write_text(
         "summarizer_options: {max_new_tokens: 3, progress: false}\n"
         "sources:\n  - {name: pairs, format: text_pairs, path: pairs.jsonl, tasks: [tsum, asr]}\n")
-    report = build(parse_args(["--sources", str(tmp_path / "s.yaml"), "--output", str(tmp_path / "out"),
-                               "--no-progress", "--summarizer", str(lms[0]), "--config", "multitask"]))
+    report = build(parse_args(["--sources", str(tmp_path / "s.yaml"), "--output-dir", str(tmp_path / "out"), "--allow-empty-splits",
+                               "--no-progress", "--summarizer", str(lms[0]), "--dataset-config", "multitask"]))
     assert report["skipped"]["by_reason"]["summary_cut"] == 2 and report["summaries"]["summary_cut"] == 2
     rows = report["configs"]["multitask"]
     assert all("tsum" not in split["tasks"] for split in rows["splits"].values())

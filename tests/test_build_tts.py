@@ -97,9 +97,9 @@ def test_build_with_mms(tiny_vits, mini_corpus_dir, tmp_path):
     from builders.build import build, parse_args
 
     args = ["--corpus-dir", str(mini_corpus_dir), "--tts", "mms", "--tts-model", str(tiny_vits), "--no-progress",
-            "--config", "ssum"]
-    report = build(parse_args(["--output", str(tmp_path / "a"), *args]))
-    build(parse_args(["--output", str(tmp_path / "b"), *args]))
+            "--dataset-config", "ssum"]
+    report = build(parse_args(["--output-dir", str(tmp_path / "a"), *args]))
+    build(parse_args(["--output-dir", str(tmp_path / "b"), *args]))
     assert report["tts"] == {"backend": "mms", "model": str(tiny_vits)}
     assert fingerprint(tmp_path / "a", "ssum") == fingerprint(tmp_path / "b", "ssum")
     row = load_split(tmp_path / "a", "train", "ssum")[0]

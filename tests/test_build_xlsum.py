@@ -55,8 +55,8 @@ def test_recipe_is_valid_and_builds_from_the_release_layout(tmp_path):
     (tmp_path / "xlsum.yaml").write_text(yaml.safe_dump(recipe, allow_unicode=True), encoding="utf-8")
     entries, _ = load_sources_file(ROOT / "recipes" / "xlsum.yaml")  # the shipped recipe parses
     assert entries[0]["format"] == "xlsum"
-    report = build(parse_args(["--sources", str(tmp_path / "xlsum.yaml"), "--output", str(tmp_path / "out"),
-                               "--no-progress", "--config", "multitask"]))
+    report = build(parse_args(["--sources", str(tmp_path / "xlsum.yaml"), "--output-dir", str(tmp_path / "out"),
+                               "--no-progress", "--dataset-config", "multitask"]))
     rows = {s: [r for p in sorted((tmp_path / "out" / "multitask").glob(f"{s}-*.parquet"))
                 for r in pq.read_table(p, columns=["id", "task", "transcription", "source_text"]).to_pylist()]
             for s in ("train", "validation", "test")}

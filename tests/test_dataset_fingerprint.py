@@ -108,7 +108,7 @@ def test_two_builds_are_byte_identical(mini_corpus_dir, tmp_path):
     outs = []
     for name, procs in (("a", "1"), ("b", "2")):
         out = tmp_path / name / "aramega-ssum"
-        build(parse_args(["--output", str(out), "--corpus-dir", str(mini_corpus_dir), "--no-progress",
+        build(parse_args(["--output-dir", str(out), "--corpus-dir", str(mini_corpus_dir), "--no-progress",
                           "--num-proc", procs]))
         outs.append(out)
     files = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*.parquet"))
