@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import shutil
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -36,11 +37,14 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from aramega_ssum.cli import cli_main, setup_logging
 from aramega_ssum.predictions import write_json_atomic, write_predictions
 from aramega_ssum.tasks import canonical_label, get_task
+from benchmark.config import ConfigError
 from benchmark.prompting import build_generation_batch, estimate_length, length_groups, model_inputs
 
 logger = logging.getLogger(__name__)
+OUTPUT_MARKER = "generation.json"  # only benchmark.evaluate writes it: marks a folder it may replace (--overwrite)
 
 
 def load_rows(data_dir, split: str = "test", config: str = "multitask") -> list[dict]:
@@ -251,35 +255,64 @@ def evaluate(model, processor, rows: list[dict], output_dir, *, batch_size: int 
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    doc = __doc__.split("\n\n")
-    parser = argparse.ArgumentParser(prog="python -m benchmark.evaluate", description=doc[0],
-                                     epilog="\n\n".join(doc[1:]), formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="tiny", help='"tiny" (default), a hub id or a local path')
+    from aramega_ssum.cli import add_common, deprecated, make_parser
+
+    parser = make_parser("python -m benchmark.evaluate", __doc__)
+    parser.add_argument("--model", default="tiny", help='"tiny", a hub id or a local path')
     parser.add_argument("--adapter", type=Path, help="a saved LoRA adapter folder to apply")
     parser.add_argument("--data", type=Path, default=Path("aramega-ssum"),
-                        help="dataset folder (built with the embedded default if missing)")
-    parser.add_argument("--data-config", dest="config_name", default="multitask", help="dataset config (default multitask)")
-    parser.add_argument("--split", default="test", help="split to evaluate (default test)")
+                        help="dataset folder (only the default is built with the embedded corpus if missing)")
+    parser.add_argument("--dataset-config", dest="config_name", default="multitask", help="dataset config")
+    deprecated(parser, "--data-config", "--dataset-config", "config_name")
+    parser.add_argument("--split", default="test", help="split to evaluate")
     parser.add_argument("--tasks", nargs="+", help="only these tasks (default: every task in the split)")
     parser.add_argument("--limit", type=int, help="at most N examples per task (quick looks)")
     parser.add_argument("--output-dir", type=Path, help="where to write (default runs/eval-<model>)")
-    parser.add_argument("--config", type=Path, help="settings file (a run's config.yaml); default the strategy configs'")
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier evaluate output in --output-dir")
+    parser.add_argument("--config", type=Path, help="settings YAML (a run's config.yaml); default the strategy configs'")
     parser.add_argument("--batch-size", type=int, help="default: eval.batch_size of the settings")
     parser.add_argument("--max-new-tokens", type=int, help="default: eval.max_new_tokens of the settings (one budget)")
     parser.add_argument("--max-audio-seconds", type=float, help="bound on audio length (default data.max_audio_seconds)")
     parser.add_argument("--skip-long-audio", action="store_true", help="skip clips over the bound instead")
-    parser.add_argument("--device", help="cpu | cuda (default: cuda:LOCAL_RANK when available)")
-    parser.add_argument("--dtype", help="torch dtype (default: bfloat16 on CUDA for real models, else float32)")
+    parser.add_argument("--device", help="cpu | cuda | cuda:N (default: cuda:LOCAL_RANK when available)")
+    parser.add_argument("--dtype", help="float32 | bfloat16 | float16 (default: bfloat16 on CUDA for real models, "
+                        "else float32)")
     parser.add_argument("--attn-implementation", help="sdpa | flash_attention_2 | eager (default model.attn_implementation)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the tiny model's weights")
+    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the CIs (0 = none)")
+    parser.add_argument("--bootstrap-seed", type=int, help="seed of the bootstrap (default: --seed)")
     parser.add_argument("--bertscore-model", help="local model directory for BERTScore")
     parser.add_argument("--bertscore-layer", type=int)
-    parser.add_argument("-v", "--verbose", action="store_true")
+    add_common(parser)
     args = parser.parse_args(argv)
     if (args.batch_size is not None and args.batch_size < 1) or (args.max_new_tokens is not None and args.max_new_tokens < 1):
         parser.error("--batch-size and --max-new-tokens must be >= 1")
+    if (args.limit is not None and args.limit < 0) or args.bootstrap < 0:
+        parser.error("--limit and --bootstrap must be >= 0")
+    if args.max_audio_seconds is not None and args.max_audio_seconds <= 0:
+        parser.error(f"--max-audio-seconds must be > 0, got {args.max_audio_seconds:g}")
+    if args.bootstrap_seed is None:
+        args.bootstrap_seed = args.seed
     return args
+
+
+def preflight(args: argparse.Namespace) -> Path:
+    """Every check before a weight is loaded (one error listing all problems); returns the output folder."""
+    from aramega_ssum.outputs import OutputError, check_output_dir
+    from benchmark import preflight as pf
+
+    output_dir = args.output_dir or Path("runs") / f"eval-{Path(str(args.model)).name}"
+    problems = pf.check_dtype(args.dtype, "--dtype") + pf.check_device(args.device)
+    problems += pf.check_data(args.data, args.config_name, [args.split])
+    if args.adapter is not None and not (args.adapter / "adapter_config.json").is_file():
+        problems.append(f"--adapter {args.adapter}: no adapter_config.json (not a saved LoRA adapter)")
+    try:
+        check_output_dir(output_dir, OUTPUT_MARKER, tool="benchmark.evaluate", overwrite=args.overwrite)
+    except OutputError as exc:
+        problems.append(str(exc))
+    problems += pf.check_model(args.model)
+    pf.raise_if(problems)
+    return output_dir
 
 
 def select_rows(rows: list[dict], tasks=None, limit: int | None = None) -> list[dict]:
@@ -312,34 +345,27 @@ def settings(args: argparse.Namespace) -> dict:
             "attn_implementation": pick(args.attn_implementation, config["model"]["attn_implementation"])}
 
 
+@cli_main(ConfigError)
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
-    from benchmark.config import ConfigError
-    from benchmark.hub import ModelNotFoundError
+    setup_logging(args, default=logging.WARNING)
     from benchmark.train import close_distributed, init_distributed
 
+    opts = settings(args)
+    output_dir = preflight(args)
+    d = init_distributed(args.device)
     try:
-        opts = settings(args)
-        d = init_distributed(args.device)
-        try:
-            return _evaluate_cli(args, opts, d)
-        finally:
-            close_distributed()
-    except (ConfigError, ModelNotFoundError) as err:
-        print(f"python -m benchmark.evaluate: error: {err}", file=sys.stderr)
-        return 2
+        return _evaluate_cli(args, opts, d, output_dir)
+    finally:
+        close_distributed()
 
 
-def _evaluate_cli(args: argparse.Namespace, opts: dict, d) -> int:
-    from benchmark.hub import resolve_model
+def _evaluate_cli(args: argparse.Namespace, opts: dict, d, output_dir: Path) -> int:
+    from aramega_ssum.outputs import staging_dir, swap_into_place
     from benchmark.model import load_adapter, load_model
     from benchmark.score import format_table
 
-    if args.model != "tiny":
-        resolve_model(args.model)  # a missing model fails before any other work
-    if not args.data.exists():
+    if not args.data.exists():  # only the default path gets here (preflight)
         from builders.build import ensure_dataset
 
         if d.is_main:
@@ -350,23 +376,38 @@ def _evaluate_cli(args: argparse.Namespace, opts: dict, d) -> int:
                                   attn_implementation=opts["attn_implementation"])
     if args.adapter:
         model = load_adapter(model, args.adapter).eval()
-    output_dir = args.output_dir or Path("runs") / f"eval-{Path(str(args.model)).name}"
-    summary = evaluate(model, processor, rows, output_dir, batch_size=opts["batch_size"],
-                       max_new_tokens=opts["max_new_tokens"], max_audio_seconds=opts["max_audio_seconds"],
-                       over_limit=opts["over_limit"], bootstrap=args.bootstrap, seed=args.seed,
-                       bertscore_model=args.bertscore_model, bertscore_layer=args.bertscore_layer, d=d)
+    final_dir = output_dir.resolve()
+    output_dir = staging_dir(final_dir) if d.is_main else final_dir  # written aside, swapped in when complete
+    try:
+        summary = _generate_and_write(args, opts, d, model, processor, rows, output_dir)
+    except BaseException:
+        if d.is_main:
+            shutil.rmtree(output_dir, ignore_errors=True)
+        raise
     if summary is None:  # not rank 0
         return 0
-    write_json_atomic(output_dir / "generation.json", {**summary["generation"], "model": args.model,
-                                                        "revision": model.get_base_model().source.revision
-                                                        if args.adapter else model.source.revision})
+    swap_into_place(output_dir, final_dir)
     print(format_table(summary["scores"]))
     audio, gen = summary["audio"], summary["generation"]
     print(f"\n{sum(summary['n'].values())} examples in {summary['eval_wall_s']:.1f} s (RTFx {summary['rtfx']}); "
           f"audio truncated {audio['truncated']}, skipped {audio['skipped']}; budget {gen['max_new_tokens']} new tokens, "
           f"hit by {sum(gen['hit_budget'].values())}, empty {sum(gen['empty'].values())}")
-    print(f"predictions: {summary['predictions_path']}\nscores: {summary['scores_path']}")
+    print(f"predictions: {final_dir / 'predictions.jsonl'}\nscores: {final_dir / 'scores.json'}")
     return 0
+
+
+def _generate_and_write(args, opts: dict, d, model, processor, rows, output_dir: Path) -> dict | None:
+    """Generate, score and write predictions/scores/generation.json into `output_dir` (rank 0)."""
+    summary = evaluate(model, processor, rows, output_dir, batch_size=opts["batch_size"],
+                       max_new_tokens=opts["max_new_tokens"], max_audio_seconds=opts["max_audio_seconds"],
+                       over_limit=opts["over_limit"], bootstrap=args.bootstrap, seed=args.bootstrap_seed,
+                       bertscore_model=args.bertscore_model, bertscore_layer=args.bertscore_layer, d=d)
+    if summary is None:  # not rank 0
+        return None
+    write_json_atomic(output_dir / OUTPUT_MARKER, {**summary["generation"], "model": args.model,
+                                                   "revision": model.get_base_model().source.revision
+                                                   if args.adapter else model.source.revision})
+    return summary
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ def test_from_predictions_zero_shot(tmp_path, capsys, keys_dir):
     capsys.readouterr()
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "exists; pass --force" in err
+    assert err.startswith("error: ") and "exists; pass --overwrite" in err
 
 
 def _harness_run(tmp_path, seed: int = 0):
@@ -74,10 +74,10 @@ def test_run_honours_model_flags(tmp_path, capsys, keys_dir):
     assert data["model"]["base_model"] == "Qwen/Qwen2.5-Omni-7B" and data["model"]["dtype"] == "bfloat16"
     assert data["efficiency"]["hardware"] == "1x H100" and data["data"]["dataset"] == "my-copy"
     capsys.readouterr()
-    assert main(["--name", "x", "--run", str(run), "--strategy", "hybrid", "--steps", "9",
+    assert main(["--name", "x", "--run", str(run), "--strategy", "hybrid", "--max-steps", "9",
                  "--results-dir", str(tmp_path / "b2")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: --strategy, --steps: not used with --run") and not (tmp_path / "b2").exists()
+    assert err.startswith("error: --strategy, --max-steps: not used with --run") and not (tmp_path / "b2").exists()
 
 
 def test_bad_name_and_partial_training_refused(tmp_path, capsys):
