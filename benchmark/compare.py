@@ -3,6 +3,7 @@
 Examples:
     python -m benchmark.compare runs/uniform runs/tpc runs/ads runs/hybrid
     python -m benchmark.compare runs/A runs/B --output-dir runs/A-vs-B --bootstrap 2000
+    python -m benchmark.compare runs/A runs/B --output-dir runs/A-vs-B --overwrite   # replace an earlier compare
 
 Each run folder must hold `results.json` and `predictions.jsonl` (as written by `benchmark.run`).
 For every task and scalar metric the table shows each run's value; for runs after the first it adds
@@ -18,10 +19,14 @@ import logging
 import sys
 from pathlib import Path
 
+from aramega_ssum.cli import add_common, cli_main, make_parser, setup_logging
+from aramega_ssum.outputs import staged_output
+from aramega_ssum.predictions import PredictionsError
 from aramega_ssum.schema import TASKS
 
 log = logging.getLogger(__name__)
 SKIP_KEYS = {"n", "ci95"}
+MARKER = "compare.json"  # only benchmark.compare writes it
 
 
 def load_run(run_dir: str | Path) -> dict:
@@ -101,44 +106,54 @@ def format_table(runs: list[dict], table: list[dict], *, markdown: bool = False)
     return "\n".join([fmt.format(*header), fmt.format(*["-" * w for w in widths]), *(fmt.format(*r) for r in body)])
 
 
-def run_compare(run_dirs: list[str | Path], out_dir: str | Path, *, bootstrap: int = 1000, seed: int = 0) -> str:
-    """Compare, write compare.json/compare.md and overlay plots into `out_dir`; returns the text table."""
-    from benchmark.plots import plot_compare
+def run_compare(run_dirs: list[str | Path], out_dir: str | Path, *, bootstrap: int = 1000, seed: int = 0,
+                overwrite: bool = False) -> str:
+    """Compare, write compare.json/compare.md and overlay plots into `out_dir`; returns the text table.
+
+    `out_dir` must be new, empty or an earlier compare (compare.json) with `overwrite` (aramega_ssum.outputs).
+    """
 
     runs = [load_run(d) for d in run_dirs]
     table = compare(runs, bootstrap=bootstrap, seed=seed)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    payload = {"runs": [str(r["dir"]) for r in runs], "base": runs[0]["name"], "bootstrap": bootstrap,
-               "seed": seed, "rows": table}
-    (out_dir / "compare.json").write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    (out_dir / "compare.md").write_text(format_table(runs, table, markdown=True) + "\n", encoding="utf-8")
-    if all((Path(d) / "train_log.jsonl").is_file() for d in run_dirs):
-        plot_compare(run_dirs, out_dir)
+    with staged_output(out_dir, MARKER, tool="benchmark.compare", overwrite=overwrite) as tmp:
+        _write(tmp, runs, table, run_dirs, bootstrap, seed)
     note = "values; for later runs: (difference to the base run, paired-bootstrap p; * = p < 0.05)"
     return f"{format_table(runs, table)}\n\n{note}\nwritten to {out_dir}"
 
 
+def _write(out_dir: Path, runs: list[dict], table, run_dirs, bootstrap: int, seed: int) -> None:
+    from benchmark.plots import plot_compare
+
+    payload = {"runs": [str(r["dir"]) for r in runs], "base": runs[0]["name"], "bootstrap": bootstrap,
+               "seed": seed, "rows": table}
+    (out_dir / MARKER).write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (out_dir / "compare.md").write_text(format_table(runs, table, markdown=True) + "\n", encoding="utf-8")
+    if all((Path(d) / "train_log.jsonl").is_file() for d in run_dirs):
+        plot_compare(run_dirs, out_dir)
+
+
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmark.compare", description=__doc__.split("\n\n")[0],
-        epilog="example: python -m benchmark.compare runs/uniform runs/hybrid --output-dir runs/compare",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = make_parser("python -m benchmark.compare", __doc__)
     parser.add_argument("runs", nargs="+", help="run folders (the first one is the base)")
     parser.add_argument("--output-dir", help="where plots and compare.json go (default: <parent of first run>/compare)")
-    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier compare output in --output-dir")
+    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (0 = no p-values)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the paired bootstrap")
+    add_common(parser)
     args = parser.parse_args(argv)
     if len(args.runs) < 2:
         parser.error("give at least two run folders")
+    if args.bootstrap < 0:
+        parser.error(f"--bootstrap must be >= 0, got {args.bootstrap}")
     return args
 
 
+@cli_main(PredictionsError)
 def main(argv=None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
+    setup_logging(args)
     out_dir = args.output_dir or Path(args.runs[0]).parent / "compare"
-    print(run_compare(args.runs, out_dir, bootstrap=args.bootstrap, seed=args.seed))
+    print(run_compare(args.runs, out_dir, bootstrap=args.bootstrap, seed=args.seed, overwrite=args.overwrite))
     return 0
 
 

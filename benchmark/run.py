@@ -469,7 +469,7 @@ def run_all(args: argparse.Namespace) -> Path:
     root = args.output_dir or Path("runs") / shared_run_id(d, "all", args.model or "tiny", args.seed or 0)
     runs = [run_one(s, args, output_dir=root / s) for s in STRATEGIES]
     if d.is_main:
-        print(run_compare(runs, root / "compare"))
+        print(run_compare(runs, root / "compare", overwrite=True))  # only an earlier compare is replaced
     return root
 
 

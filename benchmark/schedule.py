@@ -1,12 +1,15 @@
 """Inspect a data schedule: write one JSON line per global batch and print a summary.
 
 Examples:
-  python -m benchmark.schedule --strategy hybrid --steps 200 --batch-size 8 --out plan.jsonl
-  python -m benchmark.schedule --strategy ads --steps 100 --batch-size 16 --world-size 4 \\
-      --set clusters=4 --out ads.jsonl
+  python -m benchmark.schedule --strategy hybrid --max-steps 200 --batch-size 8 --output plan.jsonl
+  python -m benchmark.schedule --strategy ads --max-steps 100 --batch-size 16 --world-size 4 \\
+      clusters=4 --output ads.jsonl
   python -m benchmark.schedule --strategy tpc --data aramega-ssum --config my_tpc.yaml \\
-      --steps 300 --batch-size 8 --out tpc.jsonl
-  python -m benchmark.schedule --strategy ads --embeddings emb.npy --steps 50 --batch-size 10 --out a.jsonl
+      --max-steps 300 --batch-size 8 --output tpc.jsonl --overwrite
+  python -m benchmark.schedule --strategy ads --embeddings emb.npy --max-steps 50 --batch-size 10 --output a.jsonl
+
+`key=value` arguments override the strategy's `schedule:` options (e.g. switch=0.3 ads.clusters=4).
+An existing --output (or --summary-json) file is replaced only with --overwrite.
 
 The summary shows task shares per stage, label balance per classification task, and batch
 diversity (mean pairwise aligner-embedding distance inside a batch) against uniform batches.
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -23,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from aramega_ssum.cli import UsageError, cli_main, setup_logging
+from aramega_ssum.outputs import make_dirs
 from aramega_ssum.scheduling import ScheduleInput, get_strategy, load_schedule_config, make_plan, strategy_names
 from aramega_ssum.scheduling.diversity import format_summary, summarize
 
@@ -31,27 +37,45 @@ CONFIG_DIR = Path(__file__).parent / "configs"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m benchmark.schedule", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--strategy", required=True, help=f"one of {', '.join(strategy_names())}")
+    from aramega_ssum.cli import add_common, deprecated, make_parser
+
+    parser = make_parser("python -m benchmark.schedule", __doc__)
+    parser.add_argument("--strategy", required=True, choices=strategy_names(), help="scheduling strategy")
     parser.add_argument("--data", help="built dataset folder (default: the embedded corpus, built if missing)")
+    parser.add_argument("--dataset-config", default="multitask", help="dataset config")
     parser.add_argument("--config", help="YAML with a `schedule:` block (default benchmark/configs/<strategy>.yaml)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a schedule option, e.g. --set switch=0.3 --set ads.clusters=4")
-    parser.add_argument("--steps", type=int, required=True)
+    parser.add_argument("overrides", nargs="*", metavar="key=value",
+                        help="schedule option overrides, e.g. switch=0.3 ads.clusters=4")
+    deprecated(parser, "--set", "key=value", "overrides", action="append")
+    parser.add_argument("--max-steps", dest="steps", type=int, help="global batches to plan (required)")
+    deprecated(parser, "--steps", "--max-steps", "steps", type=int)
     parser.add_argument("--batch-size", type=int, required=True, help="global batch size")
     parser.add_argument("--world-size", type=int, default=1, help="also write each rank's part")
-    parser.add_argument("--split", default="train")
+    parser.add_argument("--split", default="train", help="split to schedule")
+    parser.add_argument("--limit", type=int, help="at most N examples per task of the split")
     parser.add_argument("--model", default="tiny", help="aligner for embeddings: tiny | hub id | local path")
     parser.add_argument("--embeddings", help=".npy [N, D] embeddings of the split's rows (skips the model)")
     parser.add_argument("--no-embeddings", action="store_true",
                         help="do not compute embeddings (uniform/tpc only; no diversity in the summary)")
     parser.add_argument("--cache-dir", default=".cache/embeddings")
     parser.add_argument("--embed-batch-size", type=int, default=8)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", required=True, help="plan JSONL to write")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the plan")
+    parser.add_argument("--output", dest="out", help="plan JSONL to write (required)")
+    deprecated(parser, "--out", "--output", "out")
     parser.add_argument("--summary-json", help="also write the summary as JSON here")
-    return parser.parse_args(argv)
+    parser.add_argument("--overwrite", action="store_true", help="replace existing --output/--summary-json files")
+    add_common(parser)
+    args = parser.parse_intermixed_args(argv)
+    missing = [flag for flag, value in (("--max-steps", args.steps), ("--output", args.out)) if value is None]
+    if missing:
+        parser.error(f"the following arguments are required: {', '.join(missing)}")
+    if args.steps < 1 or args.batch_size < 1:
+        parser.error(f"--max-steps and --batch-size must be >= 1, got {args.steps} and {args.batch_size}")
+    if args.world_size < 1 or args.batch_size % args.world_size:
+        parser.error(f"--batch-size {args.batch_size} is not divisible by --world-size {args.world_size}")
+    if args.limit is not None and args.limit < 0:
+        parser.error(f"--limit must be >= 0, got {args.limit}")
+    return args
 
 
 def overrides(items: list[str]) -> dict:
@@ -60,7 +84,7 @@ def overrides(items: list[str]) -> dict:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise SystemExit(f"--set {item!r}: expected KEY=VALUE")
+            raise UsageError(f"override {item!r}: expected key=value")
         out[key.strip()] = yaml.safe_load(value)
     return out
 
@@ -70,18 +94,19 @@ def embeddings_for(args, rows, data_dir: Path) -> np.ndarray | None:
     if args.embeddings:
         emb = np.load(args.embeddings)
         if emb.ndim != 2 or emb.shape[0] != len(rows):
-            raise SystemExit(f"{args.embeddings}: shape {emb.shape}, expected ({len(rows)}, D) for the {args.split} split")
+            raise UsageError(f"{args.embeddings}: shape {emb.shape}, expected ({len(rows)}, D) for the {args.split} split")
         return emb
     if args.no_embeddings:
         if get_strategy(args.strategy).needs_embeddings:
-            raise SystemExit(f"--no-embeddings: strategy {args.strategy!r} needs embeddings")
+            raise UsageError(f"--no-embeddings: strategy {args.strategy!r} needs embeddings")
         return None
     from aramega_ssum.dataset import fingerprint
     from aramega_ssum.scheduling.embeddings import aligner_embeddings, embedding_cache_key
     from benchmark.model import load_model
 
     model, processor = load_model(args.model)
-    key = embedding_cache_key(model, fingerprint(data_dir, "multitask") + f":{args.split}")
+    key = embedding_cache_key(model, fingerprint(data_dir, args.dataset_config) + f":{args.split}"
+                              + (f":limit{args.limit}" if args.limit is not None else ""))
     return aligner_embeddings(model, processor, rows, batch_size=args.embed_batch_size,
                               cache_dir=args.cache_dir, cache_key=key)
 
@@ -102,32 +127,52 @@ def plan_record(plan, inputs: ScheduleInput, step: int, world_size: int) -> dict
     return record
 
 
+@cli_main(ValueError, KeyError, OSError)
 def main(argv=None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(args)
     from aramega_ssum.dataset import load_split
+    from aramega_ssum.outputs import check_output_file
+    from benchmark.preflight import check_data, check_schedule, raise_if
     from builders.build import ensure_dataset
 
-    get_strategy(args.strategy)  # unknown names and bad sizes fail before any work
-    if args.world_size < 1 or args.batch_size % args.world_size:
-        raise SystemExit(f"--batch-size {args.batch_size} is not divisible by --world-size {args.world_size}")
+    out = check_output_file(args.out, overwrite=args.overwrite)
+    if args.summary_json:
+        check_output_file(args.summary_json, overwrite=args.overwrite, option="--summary-json")
+    if args.data:
+        raise_if(check_data(args.data, args.dataset_config, [args.split]))
     data_dir = Path(args.data) if args.data else ensure_dataset()
-    config = load_schedule_config(args.config or CONFIG_DIR / f"{args.strategy}.yaml", overrides(args.set))
-    rows = load_split(data_dir, args.split, "multitask")
+    config = load_schedule_config(args.config or CONFIG_DIR / f"{args.strategy}.yaml", overrides(args.overrides))
+    raise_if(check_schedule(args.strategy, config))  # before any embedding is computed
+    rows = load_split(data_dir, args.split, args.dataset_config)
+    if args.limit is not None:
+        rows = rows.select(limit_per_task(rows["task"], args.limit))
     inputs = ScheduleInput.from_rows(rows, embeddings_for(args, rows, data_dir))
     plan = make_plan(args.strategy, inputs, batch_size=args.batch_size, steps=args.steps, seed=args.seed,
                      config=config)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8") as f:
+    make_dirs(out.parent)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    with tmp.open("w", encoding="utf-8") as f:
         for step in range(plan.steps):
             f.write(json.dumps(plan_record(plan, inputs, step, args.world_size), ensure_ascii=False) + "\n")
+    os.replace(tmp, out)
     summary = summarize(plan, inputs)
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     print(f"wrote {plan.steps} batches to {out} ({len(inputs)} {args.split} examples from {data_dir})")
     print(format_summary(summary))
     return 0
+
+
+def limit_per_task(tasks: list[str], limit: int) -> list[int]:
+    """Indices of the first `limit` rows of each task."""
+    seen: Counter = Counter()
+    keep = []
+    for i, task in enumerate(tasks):
+        seen[task] += 1
+        if seen[task] <= limit:
+            keep.append(i)
+    return keep
 
 
 if __name__ == "__main__":
