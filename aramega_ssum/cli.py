@@ -49,6 +49,8 @@ def one_line(exc: BaseException) -> str:
     """The message of `exc` on one line (OSError: 'path: reason')."""
     if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
         text = f"{exc.filename}: {exc.strerror}"
+    elif isinstance(exc, KeyError) and exc.args:
+        text = str(exc.args[0])  # str(KeyError) adds quotes
     else:
         text = str(exc) or type(exc).__name__
     return " ".join(text.split())

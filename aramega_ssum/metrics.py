@@ -20,6 +20,7 @@ from typing import Iterable
 import numpy as np
 
 from aramega_ssum.bootstrap import confidence_intervals, paired_deltas, point
+from aramega_ssum.tasks import canonical_label
 from aramega_ssum.classification import classification_report, classification_statistic
 from aramega_ssum.predictions import PredictionsError, validate_predictions
 from aramega_ssum.schema import TASKS
@@ -166,8 +167,8 @@ def per_dialect_wer(recs: list[dict], data: dict) -> dict[str, float | None]:
     """Corpus WER per value of the optional "dialect" field (records without it are skipped)."""
     groups: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(recs):
-        if "dialect" in r:
-            groups[str(r["dialect"])].append(i)
+        if "dialect" in r:  # aliases ("egyptian") join their label's bucket (EGY)
+            groups[canonical_label("dialect", str(r["dialect"])) or str(r["dialect"])].append(i)
     out = {}
     for dialect, idx in sorted(groups.items()):
         words = data["words"][idx].sum()

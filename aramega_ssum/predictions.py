@@ -55,6 +55,9 @@ def _check_record(rec: Any, where: str) -> None:
             raise PredictionsError(f"{where}: field {name!r} must be a string, got {type(rec[name]).__name__}")
     if rec["task"] not in TASKS:
         raise PredictionsError(f"{where}: unknown task {rec['task']!r}; expected one of {', '.join(TASKS)}")
+    if not rec["reference"].strip():
+        raise PredictionsError(f"{where}: empty reference (id {rec['id']!r}); every example needs its reference "
+                               "text or label")
 
 
 def _validate(numbered: Iterable[tuple[int, Any]], source: str) -> list[dict]:

@@ -32,6 +32,7 @@ import logging
 import random
 import sys
 import time
+from aramega_ssum.cli import HelpFormatter, Parser, add_common, cli_main, deprecated, setup_logging
 from collections import Counter
 from pathlib import Path
 
@@ -159,29 +160,27 @@ def run_baselines(data_dir: Path, output_dir: Path, *, seed: int = 0, bootstrap:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m benchmark.baselines", description=__doc__.split("\n\n")[0],
+    parser = Parser(prog="python -m benchmark.baselines", description=__doc__.split("\n\n")[0],
                                      epilog=__doc__.split("\n\n", 1)[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                                     formatter_class=HelpFormatter)
     parser.add_argument("--data", type=Path, default=Path("aramega-ssum"), help="built dataset folder")
-    parser.add_argument("--output-dir", type=Path, default=Path("runs/baselines"))
+    parser.add_argument("--output-dir", type=Path, default=Path("runs/baselines"), help="where results go")
     parser.add_argument("--baselines", nargs="+", choices=BASELINES, default=list(BASELINES))
     parser.add_argument("--seed", type=int, default=0, help="seed of the uniform-random baseline")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% CIs")
+    add_common(parser)
     args = parser.parse_args(argv)
     if args.bootstrap < 0:
         parser.error("--bootstrap must be >= 0")
     return args
 
 
+@cli_main(BaselineError)
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    try:
-        written = run_baselines(args.data, args.output_dir, seed=args.seed, bootstrap=args.bootstrap,
-                                names=tuple(args.baselines))
-    except BaselineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    setup_logging(args)
+    written = run_baselines(args.data, args.output_dir, seed=args.seed, bootstrap=args.bootstrap,
+                            names=tuple(args.baselines))
     for name, path in written.items():
         results = json.loads(path.read_text(encoding="utf-8"))
         shown = ", ".join(f"{task} {_headline(task, m)}" for task, m in results["metrics"].items())

@@ -28,6 +28,7 @@ import logging
 import re
 import shutil
 import sys
+from aramega_ssum.cli import HelpFormatter, Parser, add_common, cli_main, deprecated, setup_logging
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -232,28 +233,22 @@ def export(run_dir, output_dir, *, base: str | None = None, merged: bool = True)
 
 def parse_args(argv=None) -> argparse.Namespace:
     doc = __doc__.split("\n\n")
-    parser = argparse.ArgumentParser(prog="python -m benchmark.export", description=doc[0],
-                                     epilog="\n\n".join(doc[1:]), formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="python -m benchmark.export", description=doc[0],
+                                     epilog="\n\n".join(doc[1:]), formatter_class=HelpFormatter)
     parser.add_argument("run_dir", type=Path, help="a benchmark.run folder (holds adapter/ and config.yaml)")
     parser.add_argument("--output-dir", "--output", dest="output_dir", type=Path, required=True,
                         help="where to write adapter/, merged/ and export.json")
     parser.add_argument("--base", help="the full Qwen2.5-Omni checkpoint (hub id or folder); default the run's model")
     parser.add_argument("--no-merged", action="store_true", help="write the adapter only")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    add_common(parser)
     return parser.parse_args(argv)
 
 
+@cli_main(ExportError)
 def main(argv=None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
-    from benchmark.hub import ModelNotFoundError
-
-    try:
-        info = export(args.run_dir, args.output_dir, base=args.base, merged=not args.no_merged)
-    except (ExportError, ModelNotFoundError) as err:
-        print(f"python -m benchmark.export: error: {err}", file=sys.stderr)
-        return 2
+    setup_logging(args, default=logging.WARNING)
+    info = export(args.run_dir, args.output_dir, base=args.base, merged=not args.no_merged)
     print(f"adapter: {info['adapter']} ({info['adapted_modules']} modules, targets {info['targets']}, "
           f"scale {info['scale']:g})")
     if "merged" in info:

@@ -40,7 +40,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     from aramega_ssum.cli import add_common, deprecated, make_parser
 
     parser = make_parser("python -m benchmark.schedule", __doc__)
-    parser.add_argument("--strategy", required=True, choices=strategy_names(), help="scheduling strategy")
+    parser.add_argument("--strategy", required=True, metavar="{" + ",".join(strategy_names()) + "}",
+                        help="scheduling strategy (a typo answers 'did you mean')")
     parser.add_argument("--data", help="built dataset folder (default: the embedded corpus, built if missing)")
     parser.add_argument("--dataset-config", default="multitask", help="dataset config")
     parser.add_argument("--config", help="YAML with a `schedule:` block (default benchmark/configs/<strategy>.yaml)")
@@ -136,6 +137,7 @@ def main(argv=None) -> int:
     from benchmark.preflight import check_data, check_schedule, raise_if
     from builders.build import ensure_dataset
 
+    get_strategy(args.strategy)  # an unknown name answers "did you mean ..." before any work
     out = check_output_file(args.out, overwrite=args.overwrite)
     if args.summary_json:
         check_output_file(args.summary_json, overwrite=args.overwrite, option="--summary-json")

@@ -2,12 +2,15 @@
 
 Examples:
     python -m benchmark.score benchmark/examples/predictions.jsonl
-    python -m benchmark.score preds.jsonl --out scores.json --bootstrap 2000 --seed 1
+    python -m benchmark.score preds.jsonl --output scores.json --bootstrap 2000 --seed 1
     python -m benchmark.score preds.jsonl --bertscore-model ./models/arabert --bertscore-layer 9
     python -m benchmark.score benchmark/examples/predictions.jsonl --table
 
 Bad input (malformed JSON, a missing field, an unknown task, an empty file, duplicate ids) exits
-with status 2 and one message naming the line. ``--out`` is written atomically or not at all.
+with status 2 and one message naming the line; so does an empty reference. Dialect and emotion
+aliases (``egyptian``) map to their label (EGY) through the task's alias table
+(aramega_ssum.tasks). ``--output`` is written atomically or not at all (an existing file only with
+--overwrite).
 Logs go to stderr; stdout carries only the result.
 """
 from __future__ import annotations
@@ -19,7 +22,9 @@ import logging
 import sys
 from pathlib import Path
 
+from aramega_ssum.cli import cli_main, setup_logging
 from aramega_ssum.metrics import score_predictions
+from aramega_ssum.outputs import check_output_file
 from aramega_ssum.predictions import PredictionsError, line_of, read_predictions, write_json_atomic
 
 log = logging.getLogger("benchmark.score")
@@ -34,17 +39,19 @@ _SCALARS = {
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmark.score", description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    from aramega_ssum.cli import add_common, deprecated, make_parser
+
+    parser = make_parser("python -m benchmark.score", __doc__)
     parser.add_argument("predictions", type=Path, help="predictions JSONL: id, task, prediction, reference")
-    parser.add_argument("--out", type=Path, help="also write the JSON result here (atomically)")
+    parser.add_argument("--output", dest="out", type=Path, help="also write the JSON result here (atomically)")
+    deprecated(parser, "--out", "--output", "out", type=Path)
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
     parser.add_argument("--bertscore-model", default=None, help="hub id or local model directory for BERTScore")
     parser.add_argument("--bertscore-layer", type=int, default=None, help="layer of the BERTScore model")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for 95%% CIs (0: none)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     parser.add_argument("--table", action="store_true", help="print a human-readable table instead of JSON")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    add_common(parser)
     args = parser.parse_args(argv)
     if args.bootstrap < 0:
         parser.error("--bootstrap must be >= 0")
@@ -71,10 +78,12 @@ def format_table(scores: dict) -> str:
     return "\n".join(lines)
 
 
+@cli_main(PredictionsError)
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(args, default=logging.WARNING)
+    if args.out:
+        check_output_file(args.out, overwrite=args.overwrite)
     try:
         records = read_predictions(args.predictions)
         with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the result
@@ -82,14 +91,9 @@ def main(argv: list[str] | None = None) -> int:
                                        bertscore_model=args.bertscore_model, bertscore_layer=args.bertscore_layer)
     except PredictionsError as exc:
         line = line_of(args.predictions, exc.record_id) if exc.record_id is not None else None
-        print(f"error: {args.predictions}:{line}: {exc}" if line else f"error: {exc}", file=sys.stderr)
-        return 2
+        raise PredictionsError(f"{args.predictions}:{line}: {exc}" if line else str(exc)) from None
     if args.out:
-        try:
-            write_json_atomic(args.out, scores)
-        except OSError as exc:
-            print(f"error: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
-            return 1
+        write_json_atomic(args.out, scores)
         log.info("wrote %s", args.out)
     if args.table:
         print(format_table(scores))

@@ -11,6 +11,7 @@ work offline.
 from __future__ import annotations
 
 import argparse
+from aramega_ssum.cli import HelpFormatter, Parser, add_common, cli_main, deprecated, setup_logging
 from pathlib import Path
 
 import yaml
@@ -137,12 +138,16 @@ def write_card(path: Path, report: dict) -> None:
     Path(path).write_text(render_card(report), encoding="utf-8")
 
 
+@cli_main(ValueError)
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m builders.card", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--report", default="aramega-ssum/build_report.json")
-    parser.add_argument("--output", default="dataset_card.md")
+    parser = Parser(prog="python -m builders.card", description=__doc__, formatter_class=HelpFormatter,
+                    epilog="example: python -m builders.card --report aramega-ssum/build_report.json "
+                           "--output dataset_card.md")
+    parser.add_argument("--report", default="aramega-ssum/build_report.json", help="a build's build_report.json")
+    parser.add_argument("--output", default="dataset_card.md", help="the card file to (re)write")
+    add_common(parser)
     args = parser.parse_args(argv)
+    setup_logging(args)
     write_card(Path(args.output), read_report(args.report))
     print(f"wrote {args.output}")
     return 0

@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import sys
+from aramega_ssum.cli import HelpFormatter, Parser, add_common, cli_main, deprecated, setup_logging
 from collections import Counter
 from pathlib import Path
 
@@ -171,25 +172,25 @@ def _check_record(number: int, rec: dict, entry: dict | None, problems: list[str
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m leaderboards.keys", description=__doc__.split("\n\n")[0],
+    parser = Parser(prog="python -m leaderboards.keys", description=__doc__.split("\n\n")[0],
                                      epilog=__doc__.split("\n\n", 1)[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                                     formatter_class=HelpFormatter)
     parser.add_argument("--data", required=True, type=Path, help="a built dataset folder")
-    parser.add_argument("--dataset-config", "--config", dest="config", default="multitask", choices=CONFIGS)
-    parser.add_argument("--split", default="test", choices=SPLITS)
-    parser.add_argument("--out-dir", type=Path, default=DEFAULT_KEYS_DIR, help="default: %(default)s")
+    parser.add_argument("--dataset-config", dest="config", default="multitask", choices=CONFIGS, help="dataset config")
+    deprecated(parser, "--config", "--dataset-config", "config", choices=CONFIGS)
+    parser.add_argument("--split", default="test", choices=SPLITS, help="split of the answer key")
+    parser.add_argument("--output-dir", dest="out_dir", type=Path, default=DEFAULT_KEYS_DIR, help="default: %(default)s")
+    deprecated(parser, "--out-dir", "--output-dir", "out_dir", type=Path)
+    add_common(parser)
     return parser
 
 
+@cli_main(ValueError)
 def main(argv: list[str] | None = None) -> int:
     """CLI: build and write the key; one `error:` line and exit 2 when the folder is not a dataset."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
-    try:
-        key = build_key(args.data, args.config, args.split)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    setup_logging(args)
+    key = build_key(args.data, args.config, args.split)
     path = write_key(key, args.out_dir)
     counts = ", ".join(f"{task} {n}" for task, n in key["counts"].items())
     print(f"wrote {path}: {len(key['ids'])} ids ({counts}) of {args.data} {args.config}/{args.split}")

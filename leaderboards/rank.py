@@ -22,6 +22,7 @@ import argparse
 import logging
 import re
 import sys
+from aramega_ssum.cli import HelpFormatter, Parser, add_common, cli_main, deprecated, setup_logging
 from pathlib import Path
 
 from aramega_ssum.predictions import write_bytes_atomic
@@ -121,41 +122,42 @@ def _results_folder(path: Path) -> Path:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m leaderboards.rank", description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
         epilog="examples:\n  python -m leaderboards.rank\n  python -m leaderboards.rank --check\n"
-               "  python -m leaderboards.rank --results-dir my/results --out-dir /tmp/board --strict")
+               "  python -m leaderboards.rank --results-dir my/results --output-dir /tmp/board --strict")
     parser.add_argument("--results-dir", default=str(DEFAULT_RESULTS_DIR), help="entries (default: %(default)s)")
     parser.add_argument("--keys-dir", default=str(DEFAULT_KEYS_DIR), help="answer keys (default: %(default)s)")
-    parser.add_argument("--out-dir", default=str(HERE), help="where the table, page and plots go (default: %(default)s)")
+    parser.add_argument("--output-dir", dest="out_dir", default=str(HERE),
+                        help="where the table, page and plots go (default: %(default)s)")
+    deprecated(parser, "--out-dir", "--output-dir", "out_dir")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--strict", action="store_true", help="exit 1 when any entry is skipped (invalid or duplicate)")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 when any entry is skipped or the outputs are out of date")
+    add_common(parser)
     return parser
 
 
+@cli_main(RankError)
 def main(argv: list[str] | None = None) -> int:
     """CLI: validate, rank, write; prints the ranking and the skipped files."""
     args = _parser().parse_args(argv)
+    setup_logging(args, default=logging.WARNING)
     out_dir = Path(args.out_dir)
-    try:
-        entries, rejected = load_entries(_results_folder(Path(args.results_dir)), Path(args.keys_dir))
-        for path, problems in rejected:
-            print(f"SKIPPED {path}: {len(problems)} problem(s)", file=sys.stderr)
-            for problem in problems:
-                print(f"  - {problem}", file=sys.stderr)
-        if args.check:
-            stale = check_outputs(entries, out_dir, plots=not args.no_plots)
-            for line in stale:
-                print(f"STALE {line}", file=sys.stderr)
-            print(f"{len(entries)} ranked, {len(rejected)} skipped, {len(stale)} output(s) out of date")
-            return 1 if rejected or stale else 0
-        written = write_outputs(entries, out_dir, plots=not args.no_plots)
-    except RankError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    entries, rejected = load_entries(_results_folder(Path(args.results_dir)), Path(args.keys_dir))
+    for path, problems in rejected:
+        print(f"SKIPPED {path}: {len(problems)} problem(s)", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+    if args.check:
+        stale = check_outputs(entries, out_dir, plots=not args.no_plots)
+        for line in stale:
+            print(f"STALE {line}", file=sys.stderr)
+        print(f"{len(entries)} ranked, {len(rejected)} skipped, {len(stale)} output(s) out of date")
+        return 1 if rejected or stale else 0
+    written = write_outputs(entries, out_dir, plots=not args.no_plots)
     for entry in entries:
         agg = "n/a" if entry.aggregate is None else f"{entry.aggregate:.4f}"
         print(f"{entry.rank:>3}  {agg}  {entry.data['model']['id']}  {strategy_text(entry)}  ({entry.name})")

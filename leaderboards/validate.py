@@ -26,6 +26,7 @@ import logging
 import os
 import sys
 import unicodedata
+from aramega_ssum.cli import HelpFormatter, Parser, add_common, cli_main, deprecated, setup_logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,9 +212,9 @@ def validate_file(path: str | os.PathLike, *, results_dir: str | os.PathLike | N
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m leaderboards.validate", description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
         epilog="examples:\n  python -m leaderboards.validate leaderboards/results/my-system.json\n"
                "  python -m leaderboards.validate runs/*/results.json --results-dir leaderboards/results")
     parser.add_argument("files", nargs="+", metavar="FILE", help="results JSON files")
@@ -221,12 +222,15 @@ def _parser() -> argparse.ArgumentParser:
                         help="existing leaderboard entries to check duplicates against (default: %(default)s)")
     parser.add_argument("--keys-dir", default=str(DEFAULT_KEYS_DIR),
                         help="answer keys, one <fingerprint>.json per registered dataset (default: %(default)s)")
+    add_common(parser)
     return parser
 
 
+@cli_main()
 def main(argv: list[str] | None = None) -> int:
     """CLI: print OK/INVALID per file with one line per problem; 0 when all are valid, else 1."""
     args = _parser().parse_args(argv)
+    setup_logging(args, default=logging.WARNING)
     status, seen = 0, {}
     for name in args.files:
         report = validate_file(name, results_dir=args.results_dir, keys_dir=args.keys_dir)

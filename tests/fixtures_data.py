@@ -217,7 +217,9 @@ def make_bad_inputs(root: Path) -> tuple[Path, dict]:
     nan[100:110] = np.nan
     sf.write(str(audio / "nan.wav"), nan, 16000, subtype="FLOAT")
     write_wav(audio / "long.wav", 3.0, 16000, 1)
+    write_wav(audio / "short.wav", 0.001, 16000, 1)  # 16 samples: a WAV cut just after its header
     rows = [
+        ("short", "short.wav", ARABIC[1], None, "too_short"),
         ("good1", "good1.wav", ARABIC[0], "EGY", None), ("corrupt", "corrupt.wav", ARABIC[1], None, "corrupt_audio"),
         ("empty", "empty.wav", ARABIC[1], None, "empty_file"), ("zero", "zero.wav", ARABIC[1], None, "empty_audio"),
         ("dir", "dir.wav", ARABIC[1], None, "unreadable_audio"), ("nan", "nan.wav", ARABIC[1], None, "nan_samples"),

@@ -35,7 +35,7 @@ def write(tmp_path, *lines, name="preds.jsonl"):
 
 def test_examples_score_to_one_json_object(tmp_path):
     out = tmp_path / "sub" / "scores.json"
-    proc = run_score(EXAMPLES, "--bootstrap", 100, "--seed", 1, "--out", out)
+    proc = run_score(EXAMPLES, "--bootstrap", 100, "--seed", 1, "--output", out)
     assert proc.returncode == 0, proc.stderr
     scores = json.loads(proc.stdout)  # stdout holds exactly one JSON object
     assert scores["normalizer"] == NORMALIZER_VERSION
@@ -71,7 +71,7 @@ def test_bad_input_exits_2_naming_the_line(tmp_path, case):
     path = write(tmp_path, *lines)
     out = tmp_path / "scores.json"
     out.write_text("previous", encoding="utf-8")
-    proc = run_score(path, "--out", out, "--bootstrap", 10)
+    proc = run_score(path, "--output", out, "--overwrite", "--bootstrap", 10)
     assert proc.returncode == 2
     assert proc.stdout == ""
     message = proc.stderr.strip()
