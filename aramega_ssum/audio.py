@@ -33,11 +33,24 @@ class AudioError(ValueError):
         self.reason = reason
 
 
-def decode_audio(value) -> tuple[np.ndarray, int]:
+def decode_audio(value, where: str | None = None) -> tuple[np.ndarray, int]:
     """Decode a parquet audio struct/dict ``{bytes, path}``, raw bytes or a file path.
 
-    Returns ``(samples, sample_rate)``: float32, mono (channels averaged).
+    Returns ``(samples, sample_rate)``: float32, mono (channels averaged). With `where` (e.g.
+    "example asr-0001"), a failure is an AudioError naming it (and the file, if any).
     """
+    if where is None:
+        return _decode(value)
+    try:
+        return _decode(value)
+    except AudioError as exc:
+        raise AudioError(exc.reason, f"{where}: {exc}") from None
+    except (RuntimeError, ValueError, TypeError, OSError) as exc:
+        path = value.get("path") if isinstance(value, dict) else (value if isinstance(value, (str, Path)) else None)
+        raise AudioError("corrupt_audio", f"{where}{f' ({path})' if path else ''}: cannot decode audio: {exc}") from None
+
+
+def _decode(value) -> tuple[np.ndarray, int]:
     if isinstance(value, dict):
         data, path = value.get("bytes"), value.get("path")
         if data is None and path is None:

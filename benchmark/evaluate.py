@@ -37,6 +37,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from aramega_ssum.audio import AudioError
 from aramega_ssum.cli import cli_main, setup_logging
 from aramega_ssum.predictions import write_json_atomic, write_predictions
 from aramega_ssum.tasks import canonical_label, get_task
@@ -345,7 +346,7 @@ def settings(args: argparse.Namespace) -> dict:
             "attn_implementation": pick(args.attn_implementation, config["model"]["attn_implementation"])}
 
 
-@cli_main(ConfigError)
+@cli_main(ConfigError, AudioError)
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging(args, default=logging.WARNING)

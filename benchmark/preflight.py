@@ -10,9 +10,13 @@ config.yaml is refused, naming the key and both values.
 """
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
-from aramega_ssum.cli import UsageError
+from aramega_ssum.cli import Interrupted, UsageError
+
+log = logging.getLogger("benchmark.run")
 
 DEFAULT_DATA = "aramega-ssum"  # the only data path that is built automatically when missing
 DTYPES = ("float32", "bfloat16", "float16")
@@ -219,3 +223,40 @@ def check_run(config: dict, *, device: str | None, run_dir: Path | None, resume:
     problems += check_run_dir(run_dir, resume=resume, overwrite=overwrite)
     problems += check_model(config["model"]["name"])  # last: a hub lookup may take a moment
     raise_if(problems)
+
+
+def prepare_run(strategy: str, args, overrides: list[str], find_run_dir) -> dict:
+    """benchmark.run's resolved config (the saved one on --resume), checked before any weight loads.
+
+    With --overwrite an earlier run is moved aside (config["_replaced"]); the run deletes it at the end.
+    """
+    from benchmark.config import load_config
+
+    config = load_config(strategy, overrides, path=args.config)
+    run_dir, refused = find_run_dir(config, args.resume), []
+    if args.resume and run_dir is not None:
+        if args.config:
+            log.warning("--resume: --config %s ignored; the run continues with %s", args.config, run_dir / "config.yaml")
+        saved, refused = resume_config(strategy, overrides, run_dir)
+        config = saved or config
+    check_run(config, device=args.device, run_dir=run_dir, resume=args.resume, overwrite=args.overwrite,
+              extra=refused)
+    if args.overwrite and not args.resume and run_dir is not None and (run_dir / "train_log.jsonl").exists() \
+            and int(os.environ.get("RANK", "0")) == 0:
+        aside = run_dir.with_name(f".{run_dir.name}.old-{os.getpid()}")
+        run_dir.rename(aside)  # deleted once the new run has finished; kept if it fails
+        log.warning("--overwrite: the earlier run %s moved to %s until this run finishes", run_dir, aside)
+        config["_replaced"] = str(aside)
+    return config
+
+
+def interrupted(state) -> Interrupted:
+    """The one line printed on Ctrl-C: the step reached, the last checkpoint and the resume command."""
+    from benchmark.checkpoint import latest_checkpoint
+
+    ckpt = latest_checkpoint(state.run_dir)
+    last = f"last checkpoint {ckpt.name}" if ckpt else "no checkpoint yet (a resume starts over)"
+    step = getattr(state.trainer, "step", None)
+    command = f"python -m benchmark.run --strategy {state.config['strategy']} --output-dir {state.run_dir} --resume"
+    return Interrupted(f"stopped during training{f' at step {step}' if step is not None else ''}; {last}; "
+                       f"resume with: {command}")

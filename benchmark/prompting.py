@@ -71,7 +71,7 @@ def prompt_text(row: dict, processor, *, system_prompt: str = SYSTEM_PROMPT) -> 
 
 def load_row_audio(row: dict) -> np.ndarray:
     """The row's audio as float32 mono at 16 kHz (resampled if stored otherwise)."""
-    samples, rate = decode_audio(row["audio"])
+    samples, rate = decode_audio(row["audio"], where=f"example {row.get('id')}")
     if rate != SAMPLING_RATE:
         samples = resample(samples, rate, SAMPLING_RATE)
     if samples.size == 0:

@@ -25,7 +25,9 @@ from pathlib import Path
 
 from dataclasses import dataclass, field
 
-from aramega_ssum.cli import Interrupted, cli_main, setup_logging
+from aramega_ssum.audio import AudioError
+from aramega_ssum.cli import cli_main, setup_logging
+from benchmark.preflight import interrupted, prepare_run
 from benchmark.config import STRATEGIES, ConfigError, load_config, save_config, schedule_sha256
 from benchmark.train import Dist, init_distributed
 
@@ -402,46 +404,12 @@ def cli_overrides(args: argparse.Namespace) -> list[str]:
     return out
 
 
-def prepare_run(strategy: str, args: argparse.Namespace, overrides: list[str]) -> dict:
-    """The resolved config (the saved one on --resume), checked by the preflight before any weight loads."""
-    from benchmark.preflight import check_run, resume_config
-
-    config = load_config(strategy, overrides, path=args.config)
-    run_dir, refused = find_run_dir(config, args.resume), []
-    if args.resume and run_dir is not None:
-        if args.config:
-            log.warning("--resume: --config %s ignored; the run continues with %s", args.config, run_dir / "config.yaml")
-        saved, refused = resume_config(strategy, overrides, run_dir)
-        config = saved or config
-    check_run(config, device=args.device, run_dir=run_dir, resume=args.resume, overwrite=args.overwrite,
-              extra=refused)
-    if args.overwrite and not args.resume and run_dir is not None and (run_dir / "train_log.jsonl").exists() \
-            and int(os.environ.get("RANK", "0")) == 0:
-        aside = run_dir.with_name(f".{run_dir.name}.old-{os.getpid()}")
-        run_dir.rename(aside)  # deleted once the new run has finished; kept if it fails
-        log.warning("--overwrite: the earlier run %s moved to %s until this run finishes", run_dir, aside)
-        config["_replaced"] = str(aside)
-    return config
-
-
-def interrupted(state: RunState, args: argparse.Namespace) -> Interrupted:
-    """The one line printed on Ctrl-C: the step reached, the last checkpoint and the resume command."""
-    from benchmark.checkpoint import latest_checkpoint
-
-    ckpt = latest_checkpoint(state.run_dir)
-    last = f"last checkpoint {ckpt.name}" if ckpt else "no checkpoint yet (a resume starts over)"
-    step = getattr(state.trainer, "step", None)
-    command = f"python -m benchmark.run --strategy {state.config['strategy']} --output-dir {state.run_dir} --resume"
-    return Interrupted(f"stopped during training{f' at step {step}' if step is not None else ''}; {last}; "
-                       f"resume with: {command}")
-
-
 def run_one(strategy: str, args: argparse.Namespace, *, output_dir: Path | None = None) -> Path:
     """The recipe: preflight -> setup -> train -> evaluate -> save; returns the run folder."""
     import shutil
 
     overrides = cli_overrides(args) + ([f"output.dir={output_dir}"] if output_dir else [])
-    config = prepare_run(strategy, args, overrides)
+    config = prepare_run(strategy, args, overrides, find_run_dir)
     replaced = config.pop("_replaced", None)
     d = init_distributed(args.device)
     state = setup(config, d, resume=args.resume)
@@ -450,7 +418,7 @@ def run_one(strategy: str, args: argparse.Namespace, *, output_dir: Path | None 
     try:
         train_summary = train(state, resume=args.resume)
     except KeyboardInterrupt:
-        raise interrupted(state, args) from None
+        raise interrupted(state) from None
     adapter_dir = save_adapter(state)  # before evaluation: an evaluation crash keeps the trained weights
     eval_summary = evaluate(state)
     results = save(state, train_summary, eval_summary, adapter_dir)
@@ -473,7 +441,7 @@ def run_all(args: argparse.Namespace) -> Path:
     return root
 
 
-@cli_main(ConfigError)
+@cli_main(ConfigError, AudioError)
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args)

@@ -48,7 +48,7 @@ from aramega_ssum.text import NORMALIZER_VERSION
 from builders.frontend import frontend_for, speak_items
 from builders.items import BuildError, Item
 from builders.pool import ordered_map
-from builders.render import init_worker, render_job, single_thread_blas
+from builders.render import BackendError, init_worker, render_job, single_thread_blas
 from builders.report import Stats, write_report
 from builders.rows import rows_for, ssum_record
 from builders.sources import SourceContext, get_format, load_sources_file
@@ -172,7 +172,10 @@ def _summarizer(args, settings):
         options = {k: v for k, v in options.items() if k != "progress"}
         return RaySummarizer(str(model), batch_size=args.summarizer_batch_size, num_gpus=args.ray_num_gpus,
                              concurrency=args.summarizer_concurrency, address=args.ray_address, **options)
-    return Summarizer(str(model), batch_size=args.summarizer_batch_size, **options)
+    try:
+        return Summarizer(str(model), batch_size=args.summarizer_batch_size, **options)
+    except OSError as err:  # transformers' "not a folder / not in the cache / not a repo id"
+        raise BuildError(f"--summarizer {model}: cannot load it ({' '.join(str(err).split())[:300]})") from err
 
 
 def run_build(args, root: Path) -> dict:
@@ -353,7 +356,7 @@ def ensure_dataset(path: str | Path = "aramega-ssum", seed: int = 0, **options) 
     return path
 
 
-@cli_main(BuildError)
+@cli_main(BuildError, BackendError)
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args)

@@ -201,7 +201,7 @@ def test_ctrl_c_prints_one_line_with_step_and_resume_command(tmp_path):
     from types import SimpleNamespace
 
     from aramega_ssum.cli import cli_main
-    from benchmark.run import interrupted
+    from benchmark.preflight import interrupted
 
     (tmp_path / "checkpoints" / "step-20").mkdir(parents=True)
     (tmp_path / "checkpoints" / "step-20" / "state.pt").write_bytes(b"x")
@@ -209,7 +209,7 @@ def test_ctrl_c_prints_one_line_with_step_and_resume_command(tmp_path):
 
     @cli_main()
     def main(argv=None):
-        raise interrupted(state, None)
+        raise interrupted(state)
 
     import contextlib
     import io
