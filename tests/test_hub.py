@@ -203,12 +203,21 @@ def test_export_refuses_user_folders_and_thinker_only_bases(omni_replica, tiny_m
     assert json.loads((out / "export.json").read_text())["complete"] and not (out / "merged").exists()
 
 
-def test_the_adapter_is_written_before_evaluation(mini_dataset, tmp_path):
-    """An evaluation that fails (here: no such split) keeps the trained adapter."""
+def test_the_adapter_is_written_before_evaluation(mini_dataset, tmp_path, monkeypatch):
+    """An evaluation that fails keeps the trained adapter; a bad split is refused before training."""
+    import benchmark.run as run
+
     out = tmp_path / "run"
     proc = subprocess.run([sys.executable, "-m", "benchmark.run", "--strategy", "uniform", "--data", str(mini_dataset),
-                           "--output-dir", str(out), "--max-steps", "1", "train.val_every=0", "eval.split=nosuchsplit",
-                           "output.plots=false", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    assert proc.returncode != 0 and "nosuchsplit" in proc.stderr
+                           "--output-dir", str(out), "--max-steps", "1", "eval.split=nosuchsplit", "-q"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode == 2 and "eval.split='nosuchsplit'" in proc.stderr and not out.exists()
+
+    def broken(state):
+        raise RuntimeError("evaluation crashed")
+
+    monkeypatch.setattr(run, "evaluate", broken)
+    with pytest.raises(RuntimeError, match="evaluation crashed"):
+        run.main(["--strategy", "uniform", "--data", str(mini_dataset), "--output-dir", str(out), "--max-steps", "1",
+                  "train.val_every=0", "output.plots=false", "-q"])
     assert (out / "adapter" / "adapter_model.safetensors").is_file() and not (out / "results.json").exists()
