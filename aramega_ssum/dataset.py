@@ -30,7 +30,7 @@ def split_files(data_dir: str | Path, split: str, config: str = "multitask") -> 
     files = sorted(folder.glob(f"{split}-*.parquet"))
     if not files:
         raise FileNotFoundError(f"no {split}-*.parquet under {folder}; build it with "
-                                f"`python -m builders.build --output {data_dir}`")
+                                f"`python -m builders.build --output-dir {data_dir}`")
     return files
 
 

@@ -42,7 +42,8 @@ class PreflightError(UsageError):
 
     def __init__(self, problems: list[str]):
         self.problems = problems
-        super().__init__(f"{len(problems)} problem(s) found before loading the model: " + "; ".join(problems))
+        super().__init__(problems[0] if len(problems) == 1 else
+                         f"{len(problems)} problems found before loading the model: " + "; ".join(problems))
 
 
 def _get(config: dict, key: str):

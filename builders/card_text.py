@@ -51,7 +51,7 @@ transcribed speech; `ssum` and `tsum` from documents (`tsum` takes the document 
 (dialect EGY GLF LEV NOR MSA; emotion neutral happy sad angry surprise) through declared aliases.
 Each example gets one of several Arabic and English instruction templates, chosen
 deterministically from its id. Bad inputs (corrupt, empty, unreadable or zero-length audio, NaN
-samples, audio longer than `--max-seconds`, missing files, empty or non-Arabic text, non-UTF-8
+samples, audio longer than `--max-audio-seconds` or shorter than `--min-audio-seconds` (0.1 s), missing files, empty or non-Arabic text, non-UTF-8
 text, duplicate ids, labels outside the inventory) are skipped, counted and listed with their file
 in `build_report.json`; `--strict` stops at the first. Two builds of the same inputs with the same
 seed give the same content (the same fingerprint) with either engine (`--engine local`, a process

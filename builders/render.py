@@ -1,7 +1,7 @@
 """Audio work done in worker processes: read or synthesize, check, resample to 16 kHz mono, FLAC.
 
 `render(audio_ref, where)` is a pure function of its arguments plus the per-process settings set
-by `init_worker` (TTS backend, --max-seconds, seed), so results are identical whatever the number
+by `init_worker` (TTS backend, --max-audio-seconds, seed), so results are identical whatever the number
 of processes. Failures come back as ``{"ok": False, "reason", "detail"}``, never as exceptions.
 """
 from __future__ import annotations

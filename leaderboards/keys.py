@@ -3,9 +3,9 @@
 Examples::
 
     python -m leaderboards.keys --data aramega-ssum
-    python -m leaderboards.keys --data /data/aramega-ssum --dataset-config multitask --split test --out-dir leaderboards/keys
+    python -m leaderboards.keys --data /data/aramega-ssum --dataset-config multitask --split test --output-dir leaderboards/keys
 
-Writes ``<out-dir>/<fingerprint>.json`` for the dataset's content fingerprint
+Writes ``<output-dir>/<fingerprint>.json`` for the dataset's content fingerprint
 (`aramega_ssum.dataset.fingerprint`): every id of the split with its task, the sha256 of its
 normalized reference (`aramega_ssum.text.normalize`, version recorded) and, for dialect and
 emotion, of its canonical label; the ASR rows' dialect (for the per-dialect breakdown); counts per

@@ -3,7 +3,7 @@
 Examples::
 
     python -m leaderboards.rank
-    python -m leaderboards.rank --results-dir leaderboards/results --out-dir leaderboards --strict
+    python -m leaderboards.rank --results-dir leaderboards/results --output-dir leaderboards --strict
 
 Every `*.json` of the results folder goes through the validator (answer key, metrics recomputed
 from the predictions); invalid entries are skipped and reported on stderr, and so is a later
@@ -86,7 +86,7 @@ def write_outputs(entries: list[Entry], out_dir: Path, *, plots: bool = True) ->
     foreign = [p for p in outputs if p.exists() and not generated_by_rank(p)]
     if foreign:
         raise RankError(f"{foreign[0]} exists and was not written by python -m leaderboards.rank; "
-                        "refusing to replace it (choose another --out-dir or move it away)")
+                        "refusing to replace it (choose another --output-dir or move it away)")
     for stale in stale_outputs(outputs, out_dir) if plots else []:
         stale.unlink()
     for path, body in outputs.items():

@@ -92,7 +92,7 @@ def ingest(work: Path, minutes: float, repeats: int) -> None:
     for procs in (1, 2):
         times = []
         for _ in range(repeats):  # best of N: the machine is shared, the minimum is the least disturbed
-            report = run_build(["--sources", str(sources), "--output", str(work / f"out{procs}"), "--config",
+            report = run_build(["--sources", str(sources), "--output-dir", str(work / f"out{procs}"), "--dataset-config",
                                 "multitask", "--num-proc", str(procs)])
             times.append(report["timing"]["audio_s"])
         seconds = report["audio"]["hours"] * 3600
@@ -112,7 +112,7 @@ def memory(work: Path, minutes: float) -> None:
     rss = {}
     for scale in (1, 4):
         sources = make_corpus(work / f"mem{scale}", base * scale, 30.0)
-        report = run_build(["--sources", str(sources), "--output", str(work / f"mem_out{scale}"), "--config",
+        report = run_build(["--sources", str(sources), "--output-dir", str(work / f"mem_out{scale}"), "--dataset-config",
                             "multitask", "--num-proc", "1"])
         rss[scale] = report["peak_rss_mib"]
         print(f"memory: {report['audio']['hours'] * 60:.0f} min of audio -> peak RSS {rss[scale]:.0f} MiB")
@@ -122,7 +122,7 @@ def memory(work: Path, minutes: float) -> None:
 
 def embedded(work: Path) -> None:
     for procs in (1, 2):
-        report = run_build(["--output", str(work / f"embedded{procs}"), "--num-proc", str(procs)])
+        report = run_build(["--output-dir", str(work / f"embedded{procs}"), "--num-proc", str(procs)])
         hours = report["audio"]["hours"]
         print(f"espeak synthesis of the embedded corpus (--num-proc {procs}): {report['timing']['audio_s']:.1f} s "
               f"for {hours * 60:.1f} min of speech ({hours * 3600 / report['timing']['audio_s']:.0f}x real time); "

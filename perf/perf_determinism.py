@@ -34,7 +34,7 @@ def run_builds(count: int, num_proc: int, work: Path) -> list[dict[str, str]]:
     for index in range(count):
         env = dict(os.environ, PYTHONPATH=str(ROOT), ARAMEGA_MP_START="spawn" if index % 2 else "fork")
         target = work / f"b{index}" / "aramega-ssum"
-        subprocess.run([sys.executable, "-m", "builders.build", "--output", str(target), "--num-proc",
+        subprocess.run([sys.executable, "-m", "builders.build", "--output-dir", str(target), "--num-proc",
                         str(num_proc), "--no-progress"], check=True, env=env, cwd=ROOT, capture_output=True)
         out.append(_digests(target))
     return out

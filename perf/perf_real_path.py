@@ -50,7 +50,7 @@ def prepare(work: Path) -> tuple[Path, Path]:
     hf_home, data = work / "hf-home", work / "data"
     build_omni_replica(hf_home)
     if not data.exists():
-        subprocess.run([sys.executable, "-m", "builders.build", "--output", str(data), "--corpus-dir",
+        subprocess.run([sys.executable, "-m", "builders.build", "--output-dir", str(data), "--corpus-dir",
                         str(ROOT / "tests/data/builders/mini_corpus"), "--seed", "0", "--no-progress", "--num-proc", "1"],
                        cwd=ROOT, env=env_for(hf_home), check=True, capture_output=True)
     return hf_home, data

@@ -80,12 +80,12 @@ def cpu_build(argv: list[str]) -> tuple[float, float]:
 
 def efficiency(work: Path, minutes: float, rounds: int) -> None:
     sources = make_corpus(work / "corpus", max(8, int(minutes * 60 / 30)), 30.0)
-    argv = ["--sources", str(sources), "--config", "multitask"]
+    argv = ["--sources", str(sources), "--dataset-config", "multitask"]
     rows = []
     for index in range(rounds):  # interleaved: each round's figures share the machine's load
         ceiling, workload = machine_ceiling(), workload_ceiling(sources.parent)
-        one, cpu1 = cpu_build([*argv, "--output", str(work / "o1"), "--num-proc", "1"])
-        two, cpu2 = cpu_build([*argv, "--output", str(work / "o2"), "--num-proc", "2"])
+        one, cpu1 = cpu_build([*argv, "--output-dir", str(work / "o1"), "--num-proc", "1"])
+        two, cpu2 = cpu_build([*argv, "--output-dir", str(work / "o2"), "--num-proc", "2"])
         rows.append((ceiling, workload, one / two, cpu2 / cpu1))
         print(f"round {index + 1}: compute ceiling {ceiling:.2f}x, workload ceiling {workload:.2f}x, "
               f"build --num-proc 2 vs 1 {one / two:.2f}x ({one:.2f} s -> {two:.2f} s; CPU {cpu1:.2f} s -> "
@@ -103,7 +103,7 @@ def engines(work: Path) -> None:
     walls = {}
     for engine in ("local", "ray"):
         started = time.perf_counter()
-        report = run_build(["--output", str(work / f"emb-{engine}"), "--engine", engine, "--num-proc", "2"])
+        report = run_build(["--output-dir", str(work / f"emb-{engine}"), "--engine", engine, "--num-proc", "2"])
         walls[engine] = (time.perf_counter() - started, report["timing"]["audio_s"])
     (lw, la), (rw, ra) = walls["local"], walls["ray"]
     same = all(json.loads((work / f"emb-{e}" / "build_report.json").read_text())["fingerprints"]

@@ -78,7 +78,7 @@ def board(tmp_path_factory, keys_dir) -> Path:
     make_entry(results, "tiny-uniform", strategy="uniform", level=3)
     make_entry(results, "arabic-zero", model_id=ARABIC_MODEL, strategy=None, level=0)
     out = tmp_path_factory.mktemp("board")
-    assert rank_main(["--results-dir", str(results), "--out-dir", str(out), "--strict", "--keys-dir", str(keys_dir)]) == 0
+    assert rank_main(["--results-dir", str(results), "--output-dir", str(out), "--strict", "--keys-dir", str(keys_dir)]) == 0
     return out / "index.html"
 
 
@@ -162,7 +162,7 @@ def wide_board(tmp_path_factory, keys_dir) -> Path:
         make_entry(results, f"wide-{i}", model_id=model, strategy=("hybrid", "tpc", None)[i % 3], level=i % 4,
                    records=records)
     out = tmp_path_factory.mktemp("wide-board")
-    assert rank_main(["--results-dir", str(results), "--out-dir", str(out), "--strict", "--keys-dir", str(keys_dir)]) == 0
+    assert rank_main(["--results-dir", str(results), "--output-dir", str(out), "--strict", "--keys-dir", str(keys_dir)]) == 0
     return out / "index.html"
 
 

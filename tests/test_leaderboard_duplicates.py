@@ -52,12 +52,12 @@ def test_duplicate_never_removes_the_original(tmp_path, keys_dir):
     make_entry(board, "other", model_id="other-model", level=3)
     _duplicate(board, "original", "aaa-copy")  # sorts first by name, arrived later
     keys = ("--keys-dir", str(keys_dir))
-    code, stdout, stderr = _rank("--results-dir", str(board), "--out-dir", str(out), "--no-plots", *keys)
+    code, stdout, stderr = _rank("--results-dir", str(board), "--output-dir", str(out), "--no-plots", *keys)
     assert code == 0
     assert "(original)" in stdout and "(other)" in stdout and "(aaa-copy)" not in stdout
     assert f"SKIPPED {board / 'aaa-copy.json'}" in stderr and f"duplicate of {board / 'original.json'}" in stderr
     assert "2 ranked, 1 skipped" in stdout
-    code, stdout, _ = _rank("--results-dir", str(board), "--out-dir", str(out), "--no-plots", "--check", *keys)
+    code, stdout, _ = _rank("--results-dir", str(board), "--output-dir", str(out), "--no-plots", "--check", *keys)
     assert code == 1 and "1 skipped" in stdout
     # validating each committed file: the earlier stays valid, the later names the earlier
     assert validate_file(board / "original.json", results_dir=board, keys_dir=keys_dir).ok
@@ -73,7 +73,7 @@ def test_git_history_decides_which_duplicate_came_first(tmp_path, keys_dir):
     subprocess.run([*git, "add", "board"], check=True)
     subprocess.run([*git, "commit", "-qm", "original"], check=True)
     _duplicate(board, "original", "zzz-copy", older=True)  # untracked, even with an older file time
-    code, stdout, stderr = _rank("--results-dir", str(board), "--out-dir", str(tmp_path / "out"), "--no-plots",
+    code, stdout, stderr = _rank("--results-dir", str(board), "--output-dir", str(tmp_path / "out"), "--no-plots",
                                  "--keys-dir", str(keys_dir))
     assert code == 0 and "(original)" in stdout and "zzz-copy.json" in stderr
 
@@ -82,12 +82,12 @@ def test_rank_refuses_missing_or_empty_results(tmp_path, keys_dir):
     out = tmp_path / "out"
     (out / "plots").mkdir(parents=True)
     make_entry(tmp_path / "board", "e")
-    assert _rank("--results-dir", str(tmp_path / "board"), "--out-dir", str(out), "--keys-dir", str(keys_dir))[0] == 0
+    assert _rank("--results-dir", str(tmp_path / "board"), "--output-dir", str(out), "--keys-dir", str(keys_dir))[0] == 0
     before = _snapshot(out)
-    code, _, stderr = _rank("--results-dir", str(tmp_path / "bord"), "--out-dir", str(out))
+    code, _, stderr = _rank("--results-dir", str(tmp_path / "bord"), "--output-dir", str(out))
     assert code == 2 and stderr.startswith("error: --results-dir") and "no such folder" in stderr
     (tmp_path / "empty").mkdir()
-    code, _, stderr = _rank("--results-dir", str(tmp_path / "empty"), "--out-dir", str(out))
+    code, _, stderr = _rank("--results-dir", str(tmp_path / "empty"), "--output-dir", str(out))
     assert code == 2 and "holds no *.json results files" in stderr
     assert _snapshot(out) == before
 
@@ -95,17 +95,17 @@ def test_rank_refuses_missing_or_empty_results(tmp_path, keys_dir):
 def test_rank_touches_only_its_own_files(tmp_path, keys_dir):
     out, keys = tmp_path / "out", ("--keys-dir", str(keys_dir))
     make_entry(tmp_path / "full", "e")
-    assert _rank("--results-dir", str(tmp_path / "full"), "--out-dir", str(out), *keys)[0] == 0
+    assert _rank("--results-dir", str(tmp_path / "full"), "--output-dir", str(out), *keys)[0] == 0
     (out / "plots" / "mine.png").write_bytes(b"\x89PNG user figure")
     tsum_only = [r for r in make_records(1) if r["task"] == "tsum"]
     make_entry(tmp_path / "partial", "t", model_id="text-only", records=tsum_only)
-    assert _rank("--results-dir", str(tmp_path / "partial"), "--out-dir", str(out), *keys)[0] == 0
+    assert _rank("--results-dir", str(tmp_path / "partial"), "--output-dir", str(out), *keys)[0] == 0
     assert sorted(p.name for p in (out / "plots").iterdir()) == ["mine.png", "tsum.png"]  # own stale plots gone
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "LEADERBOARD.md").write_text("# my notes\n", encoding="utf-8")
     before = _snapshot(foreign)
-    code, _, stderr = _rank("--results-dir", str(tmp_path / "partial"), "--out-dir", str(foreign), *keys)
+    code, _, stderr = _rank("--results-dir", str(tmp_path / "partial"), "--output-dir", str(foreign), *keys)
     assert code == 2 and "was not written by python -m leaderboards.rank" in stderr
     assert _snapshot(foreign) == before
 

@@ -97,7 +97,7 @@ def test_key_of_a_real_build(mini_dataset, tmp_path):
     assert sum(key["counts"].values()) == len(key["ids"]) > 0
     raw = json.dumps(key, ensure_ascii=False)
     assert all("\u0600" > c or c > "\u06ff" for c in raw)  # hashes, not texts
-    assert keys_main(["--data", str(mini_dataset), "--out-dir", str(tmp_path)]) == 0
+    assert keys_main(["--data", str(mini_dataset), "--output-dir", str(tmp_path)]) == 0
     written = key_path(key["fingerprint"], tmp_path)
     assert json.loads(written.read_text("utf-8")) == key
     ssum = build_key(mini_dataset, "ssum", "test")
@@ -106,7 +106,7 @@ def test_key_of_a_real_build(mini_dataset, tmp_path):
 
 def test_keys_cli_error(tmp_path):
     run = subprocess.run([sys.executable, "-m", "leaderboards.keys", "--data", str(tmp_path / "nope"),
-                          "--out-dir", str(tmp_path / "k")], cwd=REPO, capture_output=True, text=True, timeout=120)
+                          "--output-dir", str(tmp_path / "k")], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and run.stderr.startswith("error: no test-*.parquet under")
     assert not (tmp_path / "k").exists()
 

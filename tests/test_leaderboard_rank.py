@@ -41,7 +41,7 @@ def ranked(board):
     results, out, keys = board
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        code = main(["--results-dir", str(results), "--out-dir", str(out), "--keys-dir", str(keys)])
+        code = main(["--results-dir", str(results), "--output-dir", str(out), "--keys-dir", str(keys)])
     assert code == 0, stderr.getvalue()
     return SimpleNamespace(stdout=stdout.getvalue(), stderr=stderr.getvalue()), out
 
@@ -93,13 +93,13 @@ def test_page_and_plots_written(ranked):
 
 def test_output_is_deterministic(board, ranked, tmp_path):
     results, out, keys = board
-    assert main(["--results-dir", str(results), "--out-dir", str(tmp_path), "--keys-dir", str(keys)]) == 0
+    assert main(["--results-dir", str(results), "--output-dir", str(tmp_path), "--keys-dir", str(keys)]) == 0
     for name in ("LEADERBOARD.md", "plots/asr.png"):
         assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
     # index.html links are relative to its own folder; the rest is identical
     strip = lambda text: re.sub(r'href="[^"#]*"', "", text)  # noqa: E731
     assert strip((tmp_path / "index.html").read_text("utf-8")) == strip((out / "index.html").read_text("utf-8"))
-    assert main(["--results-dir", str(results), "--out-dir", str(tmp_path), "--keys-dir", str(keys), "--strict",
+    assert main(["--results-dir", str(results), "--output-dir", str(tmp_path), "--keys-dir", str(keys), "--strict",
                  "--no-plots"]) == 1
 
 
@@ -107,7 +107,7 @@ def test_ties_share_a_rank(tmp_path, keys_dir):
     make_entry(tmp_path, "a", model_id="model-a", level=2)
     make_entry(tmp_path, "b", model_id="model-b", level=2)
     out = tmp_path / "out"
-    assert main(["--results-dir", str(tmp_path), "--out-dir", str(out), "--no-plots", "--strict",
+    assert main(["--results-dir", str(tmp_path), "--output-dir", str(out), "--no-plots", "--strict",
                  "--keys-dir", str(keys_dir)]) == 0
     md = (out / "LEADERBOARD.md").read_text("utf-8")
     assert "| 1 | model-a (smoke) |" in md and "| 1 | model-b (smoke) |" in md
@@ -117,7 +117,7 @@ def test_ties_share_a_rank(tmp_path, keys_dir):
 def test_submitted_text_is_escaped(tmp_path, keys_dir):
     make_entry(tmp_path, "xss", model_id='<script>alert(1)</script> [x](javascript:y) | *b*')
     out = tmp_path / "out"
-    assert main(["--results-dir", str(tmp_path), "--out-dir", str(out), "--no-plots", "--strict",
+    assert main(["--results-dir", str(tmp_path), "--output-dir", str(out), "--no-plots", "--strict",
                  "--keys-dir", str(keys_dir)]) == 0
     page = (out / "index.html").read_text("utf-8")
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -150,7 +150,7 @@ def test_seeds_of_one_system_are_summarized(tmp_path, keys_dir):
     make_entry(tmp_path, "hybrid-seed0", model_id="org/m", strategy="hybrid", level=2, seed=0)
     make_entry(tmp_path, "hybrid-seed1", model_id="org/m", strategy="hybrid", level=3, seed=1)
     out = tmp_path / "out"
-    assert main(["--results-dir", str(tmp_path), "--out-dir", str(out), "--no-plots", "--strict",
+    assert main(["--results-dir", str(tmp_path), "--output-dir", str(out), "--no-plots", "--strict",
                  "--keys-dir", str(keys_dir)]) == 0
     md = (out / "LEADERBOARD.md").read_text("utf-8")
     section = md.split("## Systems with several seeds", 1)[1].split("## Details", 1)[0]

@@ -148,6 +148,6 @@ def test_an_uncached_hub_id_fails_with_one_line(tmp_path, mini_dataset):
                           timeout=300)
     assert proc.returncode == 2
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("python -m benchmark.evaluate: error: model Qwen/Qwen2.5-Omni-7B")
+    assert len(lines) == 1 and lines[0].startswith("error: model Qwen/Qwen2.5-Omni-7B")
     assert f"hf download {REPO_ID}" in lines[0]
     assert not (tmp_path / "out").exists()
