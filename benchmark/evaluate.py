@@ -297,7 +297,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def preflight(args: argparse.Namespace) -> Path:
+def preflight(args: argparse.Namespace, opts: dict) -> Path:
     """Every check before a weight is loaded (one error listing all problems); returns the output folder."""
     from aramega_ssum.outputs import OutputError, check_output_dir
     from benchmark import preflight as pf
@@ -305,6 +305,9 @@ def preflight(args: argparse.Namespace) -> Path:
     output_dir = args.output_dir or Path("runs") / f"eval-{Path(str(args.model)).name}"
     problems = pf.check_dtype(args.dtype, "--dtype") + pf.check_device(args.device)
     problems += pf.check_data(args.data, args.config_name, [args.split])
+    problems += [f"{key}={opts[key]!r} must be >= 1" for key in ("batch_size", "max_new_tokens") if opts[key] < 1]
+    if opts["max_audio_seconds"] is not None and opts["max_audio_seconds"] <= 0:
+        problems.append(f"max_audio_seconds={opts['max_audio_seconds']!r} must be > 0")
     if args.adapter is not None and not (args.adapter / "adapter_config.json").is_file():
         problems.append(f"--adapter {args.adapter}: no adapter_config.json (not a saved LoRA adapter)")
     try:
@@ -353,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmark.train import close_distributed, init_distributed
 
     opts = settings(args)
-    output_dir = preflight(args)
+    output_dir = preflight(args, opts)
     d = init_distributed(args.device)
     try:
         return _evaluate_cli(args, opts, d, output_dir)
