@@ -25,7 +25,8 @@ from pathlib import Path
 
 from dataclasses import dataclass, field
 
-from benchmark.config import STRATEGIES, ConfigError, load_config, save_config, schedule_sha256
+from aramega_ssum.scheduling import strategy_names
+from benchmark.config import ConfigError, load_config, save_config, schedule_sha256
 from benchmark.train import Dist, init_distributed
 
 log = logging.getLogger("benchmark.run")
@@ -346,7 +347,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     doc = __doc__.split("\n\n")
     parser = argparse.ArgumentParser(prog="python -m benchmark.run", description=doc[0],
                                      epilog="\n\n".join(doc[1:]), formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--strategy", required=True, choices=[*STRATEGIES, "all"])
+    parser.add_argument("--strategy", required=True, choices=[*strategy_names(), "all"],
+                        help="a strategy of aramega_ssum/scheduling/strategies/, or all of them")
     parser.add_argument("--config", type=Path, help="a config file instead of benchmark/configs/<strategy>.yaml")
     parser.add_argument("--max-steps", type=int, help="optimizer steps (train.max_steps)")
     parser.add_argument("--output-dir", type=Path, help="run folder (default runs/<run-id>/)")
@@ -405,7 +407,7 @@ def run_all(args: argparse.Namespace) -> Path:
 
     d = init_distributed(args.device)
     root = args.output_dir or Path("runs") / shared_run_id(d, "all", args.model or "tiny", args.seed or 0)
-    runs = [run_one(s, args, output_dir=root / s) for s in STRATEGIES]
+    runs = [run_one(s, args, output_dir=root / s) for s in strategy_names()]
     if d.is_main:
         print(run_compare(runs, root / "compare"))
     return root

@@ -35,7 +35,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--strategy", required=True, help=f"one of {', '.join(strategy_names())}")
     parser.add_argument("--data", help="built dataset folder (default: the embedded corpus, built if missing)")
-    parser.add_argument("--config", help="YAML with a `schedule:` block (default benchmark/configs/<strategy>.yaml)")
+    parser.add_argument("--config", help="YAML with a `schedule:` block (default benchmark/configs/<strategy>.yaml if present)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a schedule option, e.g. --set switch=0.3 --set ads.clusters=4")
     parser.add_argument("--steps", type=int, required=True)
@@ -63,6 +63,12 @@ def overrides(items: list[str]) -> dict:
             raise SystemExit(f"--set {item!r}: expected KEY=VALUE")
         out[key.strip()] = yaml.safe_load(value)
     return out
+
+
+def default_config(strategy: str) -> Path | None:
+    """benchmark/configs/<strategy>.yaml, or None (the strategy's defaults) for a strategy without one."""
+    path = CONFIG_DIR / f"{strategy}.yaml"
+    return path if path.is_file() else None
 
 
 def embeddings_for(args, rows, data_dir: Path) -> np.ndarray | None:
@@ -112,7 +118,7 @@ def main(argv=None) -> int:
     if args.world_size < 1 or args.batch_size % args.world_size:
         raise SystemExit(f"--batch-size {args.batch_size} is not divisible by --world-size {args.world_size}")
     data_dir = Path(args.data) if args.data else ensure_dataset()
-    config = load_schedule_config(args.config or CONFIG_DIR / f"{args.strategy}.yaml", overrides(args.set))
+    config = load_schedule_config(args.config or default_config(args.strategy), overrides(args.set))
     rows = load_split(data_dir, args.split, "multitask")
     inputs = ScheduleInput.from_rows(rows, embeddings_for(args, rows, data_dir))
     plan = make_plan(args.strategy, inputs, batch_size=args.batch_size, steps=args.steps, seed=args.seed,

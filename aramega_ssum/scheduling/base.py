@@ -7,11 +7,8 @@ adds what is common: bounds checks, the resumable position, DDP rank parts and i
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import logging
-import types
-import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, Iterator, Protocol
 
@@ -169,44 +166,3 @@ def check_world(batch_size: int, rank: int, world_size: int) -> None:
     if batch_size % world_size:
         raise ValueError(f"global batch size {batch_size} is not divisible by world size {world_size}; "
                          f"use a multiple of {world_size}")
-
-
-# ---- typed strategy configs -------------------------------------------------------------------
-
-def parse_config(cls: type, mapping: Mapping[str, Any] | None, *, where: str) -> Any:
-    """Build dataclass `cls` from `mapping`; unknown keys and wrong types raise, naming `where`."""
-    if mapping is None:
-        return cls()
-    if dataclasses.is_dataclass(mapping):
-        return mapping
-    names = [f.name for f in dataclasses.fields(cls)]
-    hints = typing.get_type_hints(cls)
-    values = {}
-    for key, value in mapping.items():
-        if key not in names:
-            close = difflib.get_close_matches(str(key), names, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(names)}"
-            raise ValueError(f"{where}: unknown key {key!r}{hint}")
-        values[key] = _coerce(value, hints[key], f"{where}.{key}")
-    return cls(**values)
-
-
-def _coerce(value: Any, hint: Any, where: str) -> Any:
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _coerce(value, inner[0], where)
-    if origin in (tuple, list):
-        if not isinstance(value, (list, tuple)):
-            raise TypeError(f"{where}: expected a list, got {type(value).__name__} {value!r}")
-        item = args[0] if args else Any
-        return tuple(_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value))
-    if hint is Any:
-        return value
-    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if hint is int and isinstance(value, bool) or not isinstance(value, hint):
-        raise TypeError(f"{where}: expected {hint.__name__}, got {type(value).__name__} {value!r}")
-    return value

@@ -69,7 +69,7 @@ def _task_order(inputs: ScheduleInput) -> list[str]:
     return known + sorted(set(inputs.task_names()) - set(known))
 
 
-@register("ads", ADSConfig, needs_embeddings=True)
+@register("ads", ADSConfig, needs_embeddings=True, order=2)
 def plan_ads(inputs: ScheduleInput, *, batch_size: int, steps: int, seed: int, config: ADSConfig) -> ADSPlanner:
     """Aligner-Based Diverse Sampling: balanced strata, k-means round-robin inside each."""
     if config.clusters < 1 or config.kmeans_iters < 0:

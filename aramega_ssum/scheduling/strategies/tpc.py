@@ -16,7 +16,7 @@ import numpy as np
 from aramega_ssum.scheduling.base import ScheduleInput, stable_key
 from aramega_ssum.scheduling.registry import register
 from aramega_ssum.scheduling.sampler import StratumStream, StreamMix, apportion
-from aramega_ssum.scheduling.uniform import task_weights
+from aramega_ssum.scheduling.strategies.uniform import task_weights
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def _check(inputs: ScheduleInput, config: TPCConfig) -> list[list[str]]:
     return stages
 
 
-@register("tpc", TPCConfig)
+@register("tpc", TPCConfig, order=1)
 def plan_tpc(inputs: ScheduleInput, *, batch_size: int, steps: int, seed: int, config: TPCConfig) -> TPCPlanner:
     """Task-Progressive Curriculum: stages of tasks with replay of earlier ones."""
     stages = _check(inputs, config)
