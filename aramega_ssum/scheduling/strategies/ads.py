@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections import Counter
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -80,10 +81,14 @@ def plan_ads(inputs: ScheduleInput, *, batch_size: int, steps: int, seed: int, c
     strata = [(t, label) for t in tasks
               for label in ((inputs.labels_of(t) or [None]) if config.label_balance else [None])]
     streams: dict[str, list[StratumStream]] = {t: [] for t in tasks}
+    per_task = -(-batch_size // len(tasks))  # the most draws one batch takes from a task
+    lanes = Counter(task for task, _ in strata)
     for task, label in tqdm(strata, desc="ads: clustering strata", disable=len(inputs) < 100_000):
         members = inputs.members(task, label)
         key = stable_key("ads", task, label)
         clusters = kmeans(inputs.embeddings[members], config.clusters, seed=seed + key,
                           iters=config.kmeans_iters)
-        streams[task].append(StratumStream(members, seed=seed, key=key, clusters=clusters))
+        stream = StratumStream(members, seed=seed, key=key, clusters=clusters)
+        stream.set_window(-(-per_task // lanes[task]))
+        streams[task].append(stream)
     return ADSPlanner([streams[t] for t in tasks], batch_size)
