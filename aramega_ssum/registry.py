@@ -5,8 +5,10 @@
     STRATEGIES.get("unifrom")               # KeyError: unknown strategy 'unifrom'; did you mean 'uniform'? ...
     options = parse_options(UniformConfig, {"temperature": 2}, where="schedule (uniform)")
 
-With `package`, the names are the modules of that package: every module is imported on the first
-lookup and registers itself, so dropping a file into the package is the whole change.
+With `package`, the names are the modules of that package, so dropping a file into the package is
+the whole change: every module is imported on the first lookup and registers itself with `add`, or,
+with `load`, a module is imported only when its name is looked up and `load(name, module)` is the
+entry (source formats: `prepare_<name>`).
 """
 from __future__ import annotations
 
@@ -30,9 +32,10 @@ class Registry:
     """Entries by name; unknown names raise `error` naming the closest known ones."""
 
     def __init__(self, kind: str, *, package: str | None = None, plural: str | None = None,
-                 error: type[Exception] = KeyError, order: Callable[[str, Any], Any] | None = None):
+                 error: type[Exception] = KeyError, order: Callable[[str, Any], Any] | None = None,
+                 load: Callable[[str, types.ModuleType], Any] | None = None):
         self.kind, self.plural = kind, plural or f"{kind}s"
-        self.package, self.error, self.order = package, error, order
+        self.package, self.error, self.order, self.load = package, error, order, load
         self._entries: dict[str, Any] = {}
         self._discovered = False
 
@@ -43,14 +46,20 @@ class Registry:
         self._entries[name] = entry
         return entry
 
+    def _modules(self) -> list[str]:
+        pkg = importlib.import_module(self.package)
+        return [m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")]
+
     def _discover(self) -> None:
-        """Import every module of `package` once (each registers itself on import)."""
+        """Once: import every module of `package` (each registers itself), or with `load` list them."""
         if self._discovered or self.package is None:
             return
         self._discovered = True
-        pkg = importlib.import_module(self.package)
-        for module in pkgutil.iter_modules(pkg.__path__):
-            importlib.import_module(f"{self.package}.{module.name}")
+        for name in self._modules():
+            if self.load is None:
+                importlib.import_module(f"{self.package}.{name}")
+            else:
+                self._entries.setdefault(name, None)  # loaded on lookup
 
     def names(self) -> list[str]:
         """Every registered name, in the registry's order (by `order`, then alphabetical)."""
@@ -71,6 +80,8 @@ class Registry:
             hint = did_you_mean(name, known, n=2, cutoff=cutoff)
             raise self.error(f"unknown {self.kind} {name!r}; {hint + ' ' if hint else ''}"
                              f"known {self.plural}: {', '.join(known)}")
+        if self._entries[name] is None and self.load is not None:
+            self._entries[name] = self.load(name, importlib.import_module(f"{self.package}.{name}"))
         return self._entries[name]
 
 

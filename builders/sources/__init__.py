@@ -1,4 +1,4 @@
-"""Source formats, one file each; ``SOURCE_FORMATS`` maps a format name to its ``prepare_*`` function.
+"""Source formats, one file each; ``get_format(name)`` is the ``prepare_<name>`` function of ``<name>.py``.
 
 A sources file (YAML) holds a list under ``sources:``; each entry has ``name``, ``format``, ``path``
 (relative paths resolve against the sources file's folder), ``tasks`` and format options. Each
@@ -7,18 +7,19 @@ A sources file (YAML) holds a list under ``sources:``; each entry has ``name``, 
 """
 from __future__ import annotations
 
-import difflib
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
 import yaml
 
+from aramega_ssum.registry import Registry
 from aramega_ssum.schema import TASKS
 from builders.items import BuildError, Item, Reporter, UniqueIds
 
-FORMATS = ("embedded", "manifest", "hf", "sada", "label_dirs", "text_pairs", "xlsum")
+SOURCE_FORMATS = Registry("source format", package=__name__, error=BuildError,
+                          load=lambda name, module: getattr(module, f"prepare_{name}"))
+FORMATS = tuple(SOURCE_FORMATS.names())  # every module of this package
 COMMON_KEYS = {"name", "format", "path", "tasks", "_where"}
 TOP_LEVEL_KEYS = {"sources", "summarizer", "summarizer_options"}
 
@@ -34,12 +35,7 @@ class SourceContext:
 
 def get_format(name: str) -> Callable[[dict, SourceContext], Iterator[Item]]:
     """The ``prepare_<name>`` function of a format; "did you mean" on unknown names."""
-    if name not in FORMATS:
-        close = difflib.get_close_matches(str(name), FORMATS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise BuildError(f"unknown source format {name!r}{hint} (known: {', '.join(FORMATS)})")
-    module = importlib.import_module(f"builders.sources.{name}")
-    return getattr(module, f"prepare_{name}")
+    return SOURCE_FORMATS.get(name)
 
 
 def check_spec(spec: dict, allowed_tasks: tuple[str, ...], options: set[str], where: str) -> dict:
