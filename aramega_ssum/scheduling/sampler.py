@@ -64,7 +64,7 @@ class StratumStream:
 
         The permutation, except that a member among the last `window - 1` draws of the previous
         epoch that would come back within `window` draws is swapped with one from the middle of the
-        epoch (`_spread`); the last `window - 1` positions are never moved, so the previous epoch's
+        epoch (`_space_out_repeats`); the last `window - 1` positions are never moved, so the previous epoch's
         tail is that of its permutation and any epoch is computed from two permutations, in O(n).
         """
         if epoch in self._cache:
@@ -72,7 +72,7 @@ class StratumStream:
             return self._cache[epoch]
         order = self._shuffled(epoch)
         if epoch > 0 and 1 < self.window <= len(self.members):
-            order = _spread(order, self._shuffled(epoch - 1)[len(order) - self.window + 1:], self.window)
+            order = _space_out_repeats(order, self._shuffled(epoch - 1)[len(order) - self.window + 1:], self.window)
         self._cache[epoch] = order
         if len(self._cache) > self._cache_epochs:
             self._cache.popitem(last=False)
@@ -90,7 +90,7 @@ class StratumStream:
         return np.concatenate(out) if out else np.empty(0, dtype=np.int64)
 
 
-def _spread(order: np.ndarray, previous_tail: np.ndarray, window: int) -> np.ndarray:
+def _space_out_repeats(order: np.ndarray, previous_tail: np.ndarray, window: int) -> np.ndarray:
     """`order` with no member of `previous_tail` (the previous epoch's last `window - 1` draws)
     within `window` draws of its previous place; only positions in [0, n - window + 1) move."""
     n, head = len(order), window - 1
@@ -152,7 +152,7 @@ def equal_split(total: np.ndarray, parts: int) -> np.ndarray:
     return total // parts + (lanes < total % parts)
 
 
-def assemble(draws: list[np.ndarray]) -> np.ndarray:
+def interleave(draws: list[np.ndarray]) -> np.ndarray:
     """One batch from per-stratum draws, interleaved round-robin across strata.
 
     Interleaving makes every contiguous rank part a mix of the strata rather than one stratum.
@@ -233,5 +233,5 @@ class StreamMix:
             stream.set_window(max(stream.window, int(most)))
 
     def batch(self, step: int) -> np.ndarray:
-        return assemble([stream.take(int(a), int(c)) for stream, a, c
+        return interleave([stream.take(int(a), int(c)) for stream, a, c
                          in zip(self.streams, self.starts[step], self.counts[step])])

@@ -21,7 +21,7 @@ from aramega_ssum.schema import TASKS
 from aramega_ssum.scheduling.base import ScheduleInput, stable_key
 from aramega_ssum.scheduling.kmeans import kmeans
 from aramega_ssum.scheduling.registry import register
-from aramega_ssum.scheduling.sampler import StratumStream, assemble, equal_split
+from aramega_ssum.scheduling.sampler import StratumStream, interleave, equal_split
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +60,9 @@ def _task_interleave(draws: list[np.ndarray], streams: list[list[StratumStream]]
     """Labels interleaved inside each task, then tasks interleaved (rank parts stay mixed)."""
     per_task, i = [], 0
     for lanes in streams:
-        per_task.append(assemble(draws[i:i + len(lanes)]))
+        per_task.append(interleave(draws[i:i + len(lanes)]))
         i += len(lanes)
-    return assemble(per_task)
+    return interleave(per_task)
 
 
 def _task_order(inputs: ScheduleInput) -> list[str]:
