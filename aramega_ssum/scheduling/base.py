@@ -1,8 +1,9 @@
-"""The narrow protocol every strategy shares: its inputs, typed configs, and the `Plan` cursor.
+"""The narrow protocol every strategy shares: its inputs and the stateless `Plan`.
 
 A strategy module supplies a *planner* (an object with `batch(step) -> np.ndarray`,
 `stage(step) -> str` and `needs_embeddings`); `Plan` wraps it (composition, no inheritance) and
-adds what is common: bounds checks, the resumable position, DDP rank parts and iteration.
+adds what is common: bounds checks, DDP rank parts, iteration and the checkpoint state of a step.
+Typed strategy options are read by `aramega_ssum.registry.parse_options`.
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Building blocks shared by the strategies: per-stratum streams, share apportionment, batch
-assembly, and the `torch.utils.data` batch sampler.
+interleaving, and the `torch.utils.data` batch sampler.
 
 A *stratum* (a task, or a (task, label) pair) is read as an endless stream: epoch `e` is a
 permutation of its members drawn from a numpy Generator seeded with (seed, stratum key, e), so
@@ -63,16 +63,17 @@ class StratumStream:
         """Member indices in the order epoch `epoch` draws them (cached for the last few epochs).
 
         The permutation, except that a member among the last `window - 1` draws of the previous
-        epoch that would come back within `window` draws is swapped with one from the middle of the
-        epoch (`_space_out_repeats`); the last `window - 1` positions are never moved, so the previous epoch's
-        tail is that of its permutation and any epoch is computed from two permutations, in O(n).
+        epoch that would come back within `window` draws is swapped with one from the middle of
+        the epoch (`_space_out_repeats`). The last `window - 1` positions never move, so the
+        previous epoch's tail is that of its permutation: any epoch comes from two permutations.
         """
         if epoch in self._cache:
             self._cache.move_to_end(epoch)
             return self._cache[epoch]
         order = self._shuffled(epoch)
         if epoch > 0 and 1 < self.window <= len(self.members):
-            order = _space_out_repeats(order, self._shuffled(epoch - 1)[len(order) - self.window + 1:], self.window)
+            previous_tail = self._shuffled(epoch - 1)[len(order) - self.window + 1:]
+            order = _space_out_repeats(order, previous_tail, self.window)
         self._cache[epoch] = order
         if len(self._cache) > self._cache_epochs:
             self._cache.popitem(last=False)
