@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 
 import yaml
 
-from aramega_ssum.registry import Registry
+from aramega_ssum.registry import Registry, did_you_mean
 from aramega_ssum.schema import TASKS
 from builders.items import BuildError, Item, Reporter, UniqueIds
 
@@ -50,10 +50,11 @@ def check_spec(spec: dict, allowed_tasks: tuple[str, ...], options: set[str], wh
     if bad:
         raise BuildError(f"{where}: source {spec['name']!r} ({spec['format']}) cannot feed task(s) "
                          f"{', '.join(map(str, bad))}; it can feed {', '.join(allowed_tasks)}")
-    unknown = set(spec) - COMMON_KEYS - options
+    unknown = sorted(set(spec) - COMMON_KEYS - options)
     if unknown:
-        raise BuildError(f"{where}: source {spec['name']!r}: unknown option(s) {', '.join(sorted(unknown))}; "
-                         f"known: {', '.join(sorted(options)) or 'none'}")
+        hint = did_you_mean(unknown[0], options)
+        raise BuildError(f"{where}: source {spec['name']!r}: unknown option(s) {', '.join(unknown)}; "
+                         f"{hint + ' ' if hint else ''}known: {', '.join(sorted(options)) or 'none'}")
     return {**spec, "tasks": tuple(t for t in TASKS if t in tasks)}
 
 
@@ -66,10 +67,11 @@ def load_sources_file(path: str | Path) -> tuple[list[dict], dict]:
         raise BuildError(f"cannot read sources file {path}: {err}") from None
     if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
         raise BuildError(f"{path}: expected a mapping with a list under 'sources:'")
-    unknown = set(data) - TOP_LEVEL_KEYS
+    unknown = sorted(set(data) - TOP_LEVEL_KEYS)
     if unknown:
-        raise BuildError(f"{path}: unknown top-level key(s) {', '.join(sorted(unknown))}; "
-                         f"known: {', '.join(sorted(TOP_LEVEL_KEYS))}")
+        hint = did_you_mean(unknown[0], TOP_LEVEL_KEYS)
+        raise BuildError(f"{path}: unknown top-level key(s) {', '.join(unknown)}; "
+                         f"{hint + ' ' if hint else ''}known: {', '.join(sorted(TOP_LEVEL_KEYS))}")
     entries, names = [], set()
     for index, spec in enumerate(data["sources"]):
         where = f"{path}: sources[{index}]"
