@@ -405,7 +405,7 @@ def run_one(strategy: str, args: argparse.Namespace, *, output_dir: Path | None 
 
 
 def run_all(args: argparse.Namespace) -> Path:
-    """The four strategies with the same seed into <dir>/<strategy>/, then compared into <dir>/compare/."""
+    """Every registered strategy with the same seed into <dir>/<strategy>/, then compared into <dir>/compare/."""
     from benchmark.compare import run_compare
 
     d = init_distributed(args.device)
