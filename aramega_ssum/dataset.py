@@ -55,11 +55,6 @@ def load_split(data_dir: str | Path, split: str, config: str = "multitask"):
     return table
 
 
-def load_splits(data_dir: str | Path, config: str = "multitask") -> dict:
-    """All splits of a config: ``{split: datasets.Dataset}`` (audio undecoded)."""
-    return {split: load_split(data_dir, split, config) for split in SPLITS}
-
-
 FINGERPRINT_VERSION = "content-v1"
 _BATCH_ROWS = 64
 

@@ -257,8 +257,3 @@ def write_results(results: Mapping[str, Any], path: str | os.PathLike) -> Path:
     from aramega_ssum.predictions import write_json_atomic
 
     return write_json_atomic(path, results, indent=2)
-
-
-def load_results(path: str | os.PathLike) -> dict:
-    """Read a results file (no validation: use `python -m leaderboards.validate` for that)."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))

@@ -9,7 +9,6 @@ naming the key (and a close match when there is one).
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 import json
 import logging
@@ -17,9 +16,10 @@ from pathlib import Path
 
 import yaml
 
+from aramega_ssum.registry import did_you_mean
+
 log = logging.getLogger(__name__)
 CONFIG_DIR = Path(__file__).parent / "configs"
-STRATEGIES = ("uniform", "tpc", "ads", "hybrid")
 
 DEFAULTS: dict = {
     "model": {
@@ -98,22 +98,29 @@ class ConfigError(ValueError):
     """A bad config file or override; the message names the key."""
 
 
-def config_path(strategy: str) -> Path:
-    """The YAML file of a strategy; an error listing the known strategies otherwise."""
+def config_path(strategy: str) -> Path | None:
+    """The YAML file of a strategy of the registry; None when the strategy has no file (defaults).
+
+    The names come from `aramega_ssum.scheduling` only; an unknown name is an error naming close ones.
+    """
+    from aramega_ssum.scheduling import strategy_names
+
+    known = strategy_names()
+    if strategy not in known:
+        hint = did_you_mean(strategy, known)
+        raise ConfigError(f"unknown strategy {strategy!r}{'; ' + hint if hint else ''} (known: {', '.join(known)})")
     path = CONFIG_DIR / f"{strategy}.yaml"
     if not path.is_file():
-        known = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
-        hint = difflib.get_close_matches(strategy, known, n=1)
-        extra = f"; did you mean {hint[0]!r}?" if hint else ""
-        raise ConfigError(f"no config for strategy {strategy!r} ({path} missing); known: {known}{extra}")
+        log.warning("strategy %r has no %s: DEFAULTS and the strategy's own schedule defaults", strategy, path)
+        return None
     return path
 
 
 def load_config(strategy: str, overrides: list[str] | tuple[str, ...] = (), *, path: str | Path | None = None) -> dict:
-    """The resolved config of `strategy`: defaults <- YAML file <- `key=value` overrides."""
+    """The resolved config of `strategy`: defaults <- YAML file (if any) <- `key=value` overrides."""
     path = Path(path) if path else config_path(strategy)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path else {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
     if not isinstance(data, dict):
@@ -127,12 +134,12 @@ def load_config(strategy: str, overrides: list[str] | tuple[str, ...] = (), *, p
         if not isinstance(value, dict):
             raise ConfigError(f"{path}: {block!r} must be a mapping")
         config[block] = copy.deepcopy(value)
-    _merge(config, data, prefix="", source=str(path))
+    _merge(config, data, prefix="", source=str(path or "DEFAULTS"))
     config["strategy"] = strategy
     for item in overrides:
         apply_override(config, item)
     if config["model"]["name"] == "tiny":
-        _apply_tiny(config, overrides, source=f"{path}: tiny")
+        _apply_tiny(config, overrides, source=f"{path or 'DEFAULTS'}: tiny")
     return config
 
 
@@ -244,8 +251,8 @@ def _merge(config: dict, data: dict, *, prefix: str, source: str) -> None:
 def _unknown(key: str, missing: str, node, source: str):
     known = sorted(node) if isinstance(node, dict) else []
     last = missing.split(".")[-1]
-    hint = difflib.get_close_matches(last, known, n=1)
-    extra = f"; did you mean {hint[0]!r}?" if hint else ""
+    hint = did_you_mean(last, known)
+    extra = f"; {hint}" if hint else ""
     raise ConfigError(f"{source}: unknown config key {key!r} ({missing!r} is not one of {known}){extra}")
 
 

@@ -75,7 +75,7 @@ def check_numbers(config: dict) -> list[str]:
 def check_schedule(strategy: str, block: dict) -> list[str]:
     """The `schedule:` block parses as the strategy's settings; hybrid's switch is strictly inside (0, 1)."""
     from aramega_ssum.scheduling import get_strategy
-    from aramega_ssum.scheduling.base import parse_config
+    from aramega_ssum.registry import parse_options as parse_config
 
     block = {k: v for k, v in (block or {}).items() if k != "strategy"}
     try:

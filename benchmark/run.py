@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 
 from aramega_ssum.audio import AudioError
 from aramega_ssum.cli import cli_main, setup_logging
+from aramega_ssum.scheduling import strategy_names
+from benchmark.config import ConfigError, load_config, save_config, schedule_sha256
 from benchmark.preflight import interrupted, prepare_run
-from benchmark.config import STRATEGIES, ConfigError, load_config, save_config, schedule_sha256
 from benchmark.train import Dist, init_distributed
 
 log = logging.getLogger("benchmark.run")
@@ -50,7 +51,6 @@ class RunState:
     val_rows: list = field(default_factory=list)
     plan: object = None
     extra: list = field(default_factory=list)  # base-model parameters trained besides LoRA
-    inputs: object = None  # the ScheduleInput of the train split (estimated lengths)
     trainer: object = None  # the Trainer (its .step is the step reached, e.g. on Ctrl-C)
 
 
@@ -91,13 +91,19 @@ def main_first(d: Dist, fn):
 
 
 def schedule_inputs(rows) -> "ScheduleInput":
-    """ScheduleInput of a split (lengths in estimated tokens, read without decoding audio)."""
+    """ScheduleInput of a split (read without decoding audio)."""
     from aramega_ssum.scheduling import ScheduleInput
+
+    cols = rows.select_columns(["id", "task", "label"]).to_dict()
+    return ScheduleInput(cols["id"], cols["task"], cols["label"])
+
+
+def token_lengths(rows) -> list[float]:
+    """Estimated prompt tokens of every row of a split (audio at 25 tokens/s), without decoding audio."""
     from benchmark.prompting import estimate_length
 
-    cols = rows.select_columns(["id", "task", "label", "duration", "text", "instruction", "target"]).to_list()
-    lengths = [estimate_length({**r, "audio": True if r["duration"] is not None else None}) for r in cols]
-    return ScheduleInput([r["id"] for r in cols], [r["task"] for r in cols], [r["label"] for r in cols], lengths)
+    cols = rows.select_columns(["duration", "text", "instruction", "target"]).to_list()
+    return [estimate_length({**r, "audio": True if r["duration"] is not None else None}) for r in cols]
 
 
 def make_schedule(state: RunState, inputs) -> object:
@@ -160,9 +166,7 @@ def setup(config: dict, d: Dist, *, resume: bool) -> RunState:
         mc["name"], dtype=mc["dtype"], device=d.device, seed=0, gradient_checkpointing=mc["gradient_checkpointing"],
         attn_implementation=mc["attn_implementation"]))
     state.train_rows = load_split(state.data_dir, "train", dc["config"])
-    inputs = schedule_inputs(state.train_rows)
-    state.plan = make_schedule(state, inputs)  # embeddings come from the frozen base model
-    state.inputs = inputs
+    state.plan = make_schedule(state, schedule_inputs(state.train_rows))  # embeddings from the frozen base model
     torch.manual_seed(tc["seed"])  # the same LoRA init on every rank
     state.model, state.lora = apply_lora(state.model, lc["r"], lc["alpha"], lc["dropout"], target_regex=lc["target_regex"],
                                          train_aligner=mc["train_aligner"], train_audio_encoder=mc["train_audio_encoder"])
@@ -183,7 +187,7 @@ def memory_preview(state: RunState) -> str:
     tc, d = state.config["train"], state.d
     targets = [len(t or "") / 3.0 + 2 for t in state.train_rows.select_columns(["target"])["target"]]
     tokens, target_tokens = largest_micro_batch(
-        [state.plan.rank_batch(s, d.rank, d.world_size) for s in range(tc["max_steps"])], state.inputs.lengths,
+        [state.plan.rank_batch(s, d.rank, d.world_size) for s in range(tc["max_steps"])], token_lengths(state.train_rows),
         targets, tc["micro_batch_size"], tc["max_tokens_per_micro_batch"])
     estimate = estimate_training(state.model, tokens=tokens, target_tokens=target_tokens,
                                  checkpointing=state.config["model"]["gradient_checkpointing"])
@@ -357,7 +361,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     from aramega_ssum.cli import add_common, make_parser
 
     parser = make_parser("python -m benchmark.run", __doc__)
-    parser.add_argument("--strategy", required=True, choices=[*STRATEGIES, "all"], help="scheduling strategy")
+    parser.add_argument("--strategy", required=True, choices=[*strategy_names(), "all"],
+                        help="a strategy of aramega_ssum/scheduling/strategies/, or all of them")
     parser.add_argument("--config", type=Path, help="a YAML config file instead of benchmark/configs/<strategy>.yaml")
     parser.add_argument("--max-steps", type=int, help="optimizer steps (train.max_steps)")
     parser.add_argument("--output-dir", type=Path, help="run folder (default runs/<run-id>/)")
@@ -430,12 +435,12 @@ def run_one(strategy: str, args: argparse.Namespace, *, output_dir: Path | None 
 
 
 def run_all(args: argparse.Namespace) -> Path:
-    """The four strategies with the same seed into <dir>/<strategy>/, then compared into <dir>/compare/."""
+    """Every registered strategy with the same seed into <dir>/<strategy>/, then compared into <dir>/compare/."""
     from benchmark.compare import run_compare
 
     d = init_distributed(args.device)
     root = args.output_dir or Path("runs") / shared_run_id(d, "all", args.model or "tiny", args.seed or 0)
-    runs = [run_one(s, args, output_dir=root / s) for s in STRATEGIES]
+    runs = [run_one(s, args, output_dir=root / s) for s in strategy_names()]
     if d.is_main:
         print(run_compare(runs, root / "compare", overwrite=True))  # only an earlier compare is replaced
     return root

@@ -44,7 +44,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="scheduling strategy (a typo answers 'did you mean')")
     parser.add_argument("--data", help="built dataset folder (default: the embedded corpus, built if missing)")
     parser.add_argument("--dataset-config", default="multitask", help="dataset config")
-    parser.add_argument("--config", help="YAML with a `schedule:` block (default benchmark/configs/<strategy>.yaml)")
+    parser.add_argument("--config", help="YAML with a `schedule:` block (default benchmark/configs/<strategy>.yaml "
+                        "if present)")
     parser.add_argument("overrides", nargs="*", metavar="key=value",
                         help="schedule option overrides, e.g. switch=0.3 ads.clusters=4")
     deprecated(parser, "--set", "key=value", "overrides", action="append")
@@ -88,6 +89,12 @@ def overrides(items: list[str]) -> dict:
             raise UsageError(f"override {item!r}: expected key=value")
         out[key.strip()] = yaml.safe_load(value)
     return out
+
+
+def default_config(strategy: str) -> Path | None:
+    """benchmark/configs/<strategy>.yaml, or None (the strategy's defaults) for a strategy without one."""
+    path = CONFIG_DIR / f"{strategy}.yaml"
+    return path if path.is_file() else None
 
 
 def embeddings_for(args, rows, data_dir: Path) -> np.ndarray | None:
@@ -144,7 +151,7 @@ def main(argv=None) -> int:
     if args.data:
         raise_if(check_data(args.data, args.dataset_config, [args.split]))
     data_dir = Path(args.data) if args.data else ensure_dataset()
-    config = load_schedule_config(args.config or CONFIG_DIR / f"{args.strategy}.yaml", overrides(args.overrides))
+    config = load_schedule_config(args.config or default_config(args.strategy), overrides(args.overrides))
     raise_if(check_schedule(args.strategy, config))  # before any embedding is computed
     rows = load_split(data_dir, args.split, args.dataset_config)
     if args.limit is not None:

@@ -225,7 +225,7 @@ class Trainer:
             "trainable": ckpt.trainable_state_dict(self.model),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
-            "plan": self.plan.state_dict(),
+            "plan": self.plan.state_at(self.step),  # the next batch this run trains on is plan.batch(step)
             "rng": self.d.all_gather_object(ckpt.rng_state()),
             "world_size": self.d.world_size,
             "meta": self.meta,
@@ -239,13 +239,21 @@ class Trainer:
         ckpt.load_trainable_state_dict(self.model, state["trainable"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        self.plan.load_state_dict(state["plan"])
+        self.step = self._checkpoint_step(state)
         if state["world_size"] == self.d.world_size:
             ckpt.set_rng_state(state["rng"][self.d.rank])
         else:
             log.warning("checkpoint from world size %d, now %d: RNG streams restarted",
                         state["world_size"], self.d.world_size)
-        self.step = int(state["step"])
+
+    def _checkpoint_step(self, state: dict) -> int:
+        """The step a checkpoint resumes at; its plan must be this run's plan, at the same step."""
+        step, plan_step = int(state["step"]), self.plan.resume_step(state["plan"])
+        if plan_step != step and plan_step == 0:  # written before checkpoints stored the plan's step
+            log.warning("checkpoint at step %d records plan step 0 (old format): resuming at %d", step, step)
+        elif plan_step != step:
+            raise RuntimeError(f"cannot resume: checkpoint at step {step} records plan step {plan_step}")
+        return step
 
     def resume(self) -> int | None:
         """Load the newest checkpoint of the run folder; trim the log to it. Returns its step or None."""

@@ -5,15 +5,15 @@ Each check appends one message per problem, "key.path: what is wrong", to a list
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import logging
 from typing import Any, Iterable
 
+from aramega_ssum.registry import did_you_mean
 from aramega_ssum.schema import TASKS
+from aramega_ssum.scheduling import strategy_names
 
 logger = logging.getLogger(__name__)
 
-FALLBACK_STRATEGIES = ("uniform", "tpc", "ads", "hybrid")
 LEADERBOARD_SPLIT = "test"
 # Allowed range of each metric (and of both ends of its ci95 interval); None = unbounded.
 METRIC_RANGES = {
@@ -33,21 +33,8 @@ def dotted(path: Iterable[Any]) -> str:
 
 
 def known_strategies() -> tuple[str, ...]:
-    """Strategy names of the aramega_ssum.scheduling registry (the four built-ins if unavailable)."""
-    try:
-        import aramega_ssum.scheduling as scheduling
-    except Exception as exc:  # noqa: BLE001 - any import failure falls back to the documented names
-        logger.debug("aramega_ssum.scheduling not importable (%s); using built-in names", exc)
-        return FALLBACK_STRATEGIES
-    for attr in ("available_strategies", "strategy_names", "list_strategies"):
-        func = getattr(scheduling, attr, None)
-        if callable(func):
-            return tuple(func())
-    for attr in ("STRATEGY_REGISTRY", "STRATEGIES", "REGISTRY"):
-        registry = getattr(scheduling, attr, None)
-        if registry:
-            return tuple(registry)
-    return FALLBACK_STRATEGIES
+    """Strategy names of the aramega_ssum.scheduling registry (its `strategies/` package)."""
+    return tuple(strategy_names())
 
 
 def _in_range(value: float, bounds: tuple[float | None, float | None]) -> bool:
@@ -135,8 +122,8 @@ def check_training(data: dict, problems: list[str]) -> None:
         return
     names = known_strategies()
     if training["strategy"] not in names:
-        close = difflib.get_close_matches(training["strategy"], names, n=1, cutoff=0.5)
-        hint = f"did you mean {close[0]!r}? " if close else ""
+        hint = did_you_mean(training["strategy"], names, cutoff=0.5)
+        hint = f"{hint} " if hint else ""
         problems.append(f"training.strategy: unknown strategy {training['strategy']!r}; {hint}"
                         f"known: {', '.join(names)}")
 

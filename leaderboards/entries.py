@@ -21,7 +21,6 @@ HEADLINE = {"asr": ("wer", "WER", False), "ssum": ("rougeL", "ROUGE-L", True),
             "emotion": ("macro_f1", "macro-F1", True)}
 TASK_TITLES = {"asr": "ASR", "ssum": "Speech summ.", "tsum": "Text summ.", "dialect": "Dialect ID",
                "emotion": "Emotion ID"}
-STRATEGY_ORDER = ("zero-shot", "uniform", "tpc", "ads", "hybrid")
 SMOKE_MODELS = {"tiny"}
 BASELINE_PREFIX = "baseline/"  # model ids of the reference baselines (python -m benchmark.baselines)
 

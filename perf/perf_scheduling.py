@@ -42,7 +42,7 @@ def child(n: int, steps: int, batch_size: int) -> None:
                         ("emotion", ["neutral", "happy", "sad", "angry", "surprise"])):
         mask = tasks == task
         labels[mask] = np.array(names, dtype=object)[rng.choice(5, mask.sum(), p=[.4, .25, .15, .12, .08])]
-    inputs = ScheduleInput([f"ex{i:07d}" for i in range(n)], tasks, labels, np.ones(n),
+    inputs = ScheduleInput([f"ex{i:07d}" for i in range(n)], tasks, labels,
                            rng.normal(size=(n, 64)).astype(np.float32))
     start = time.perf_counter()
     plan = make_plan("ads", inputs, batch_size=batch_size, steps=steps, seed=0)

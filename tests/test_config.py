@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from aramega_ssum.scheduling import strategy_names
 from benchmark.config import (
     DEFAULTS,
-    STRATEGIES,
     ConfigError,
     dump_config,
     load_config,
@@ -15,7 +15,7 @@ from benchmark.config import (
 )
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("strategy", strategy_names())
 def test_every_strategy_file_resolves(strategy):
     config = load_config(strategy, ["model.name=Qwen/Qwen2.5-Omni-7B"])  # the recipe for a real model
     assert config["strategy"] == strategy
@@ -30,7 +30,7 @@ def test_every_strategy_file_resolves(strategy):
 def test_strategy_files_header_shows_the_launch_command():
     from benchmark.config import config_path
 
-    for strategy in STRATEGIES:
+    for strategy in strategy_names():
         head = config_path(strategy).read_text(encoding="utf-8").split("\nschedule:")[0]
         assert f"python -m benchmark.run --strategy {strategy}" in head
 

@@ -37,8 +37,7 @@ def worker(work: Path) -> None:
     model, processor = load_model("tiny", cache_dir=work / "tiny-cache")
     torch.manual_seed(d.rank)  # deliberately different LoRA init per rank: the trainer must sync it
     model, _ = apply_lora(model)
-    inputs = ScheduleInput([r["id"] for r in rows], [r["task"] for r in rows], [r["label"] for r in rows],
-                           [r["duration"] or 1.0 for r in rows])
+    inputs = ScheduleInput([r["id"] for r in rows], [r["task"] for r in rows], [r["label"] for r in rows])
     plan = make_plan("uniform", inputs, batch_size=BATCH, steps=STEPS, seed=0, config=config["schedule"])
     seen: list[list[str]] = []
 

@@ -65,3 +65,70 @@ def test_unknown_strategy_and_bad_world_size(mini_dataset, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["--strategy", "uniform", "--data", str(mini_dataset), "--max-steps", "2", "--batch-size", "4",
               "--world-size", "3", "--no-embeddings", "--output", str(tmp_path / "x.jsonl")])
+
+
+NEW_STRATEGY = '''"""Sequential: the examples in file order, `stride` apart (a test strategy dropped in by a test)."""
+import dataclasses
+
+import numpy as np
+
+from aramega_ssum.scheduling.registry import register
+
+
+@dataclasses.dataclass(frozen=True)
+class SequentialConfig:
+    stride: int = 1
+
+
+class SequentialPlanner:
+    needs_embeddings = False
+
+    def __init__(self, n, batch_size, stride):
+        self.n, self.batch_size, self.stride = n, batch_size, stride
+
+    def batch(self, step):
+        return (np.arange(step * self.batch_size, (step + 1) * self.batch_size) * self.stride) % self.n
+
+    def stage(self, step):
+        return "sequential"
+
+
+@register("sequential", SequentialConfig)
+def plan_sequential(inputs, *, batch_size, steps, seed, config):
+    """Examples in order."""
+    return SequentialPlanner(len(inputs), batch_size, config.stride)
+'''
+
+
+def test_a_dropped_strategy_file_is_a_strategy_everywhere(mini_dataset, tmp_path):
+    """One new file in a copy of the package: benchmark.schedule, benchmark.run and the leaderboard know it."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    copy = tmp_path / "tree"
+    for package in ("aramega_ssum", "benchmark", "builders", "leaderboards"):
+        shutil.copytree(repo / package, copy / package, ignore=shutil.ignore_patterns("__pycache__", "results", "plots"))
+    (copy / "aramega_ssum" / "scheduling" / "strategies" / "sequential.py").write_text(NEW_STRATEGY, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(copy), "HF_HUB_OFFLINE": "1"}
+    out = tmp_path / "seq.jsonl"
+    run = subprocess.run([sys.executable, "-m", "benchmark.schedule", "--strategy", "sequential", "--data",
+                          str(mini_dataset), "--max-steps", "3", "--batch-size", "4", "--no-embeddings",
+                          "stride=2", "--output", str(out)], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    ids = load_split(mini_dataset, "train", "multitask")["id"]
+    lines = _lines(out)
+    assert [r["stage"] for r in lines] == ["sequential"] * 3
+    assert lines[1]["ids"] == [ids[(2 * i) % len(ids)] for i in range(4, 8)]
+    probe = ("from benchmark.run import parse_args; from benchmark.config import load_config; "
+             "from leaderboards.checks import known_strategies; "
+             "args = parse_args(['--strategy', 'sequential']); "
+             "print(args.strategy, load_config('sequential')['strategy'], 'sequential' in known_strategies())")
+    run = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["sequential", "sequential", "True"]

@@ -42,8 +42,7 @@ def make_trainer(run_dir, rows, tiny_model_dir, *overrides: str, seed: int = 0) 
     torch.manual_seed(seed)
     model, _ = apply_lora(model, config["lora"]["r"], config["lora"]["alpha"], config["lora"]["dropout"])
     tc = config["train"]
-    inputs = ScheduleInput([r["id"] for r in rows], [r["task"] for r in rows], [r["label"] for r in rows],
-                           [r["duration"] or 1.0 for r in rows])
+    inputs = ScheduleInput([r["id"] for r in rows], [r["task"] for r in rows], [r["label"] for r in rows])
     plan = make_plan("uniform", inputs, batch_size=tc["batch_size"], steps=tc["max_steps"], seed=seed,
                      config=config["schedule"])
     torch.manual_seed(1000 + seed)  # the training RNG stream (LoRA dropout)
@@ -74,9 +73,13 @@ def test_resume_sees_the_same_batches_and_reaches_the_same_weights(tmp_path, row
     first.fit(stop_after=3)
     assert [p.name for p in ckpt.list_checkpoints(tmp_path / "cut")] == ["step-000002"]
     assert len(read_log(tmp_path / "cut" / "train_log.jsonl")) == 3
+    saved = ckpt.load_checkpoint(ckpt.latest_checkpoint(tmp_path / "cut"))
+    assert saved["step"] == 2 and saved["plan"] == first.plan.state_at(2)  # the real step, not 0
     again = make_trainer(tmp_path / "cut", rows, tiny_model_dir, seed=0)
     summary = again.fit(resume=True)
     assert summary["resumed_from"] == 2 and summary["steps"] == STEPS
+    resumed = read_log(tmp_path / "cut" / "train_log.jsonl")[2]  # the first step after the resume
+    assert resumed["step"] == 3 and resumed["batch"] == again.plan.batch(2)
 
     full_log, cut_log = read_log(tmp_path / "full" / "train_log.jsonl"), read_log(tmp_path / "cut" / "train_log.jsonl")
     assert [r["step"] for r in cut_log] == [1, 2, 3, 4]

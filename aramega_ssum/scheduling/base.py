@@ -1,17 +1,15 @@
-"""The narrow protocol every strategy shares: its inputs, typed configs, and the `Plan` cursor.
+"""The narrow protocol every strategy shares: its inputs and the stateless `Plan`.
 
 A strategy module supplies a *planner* (an object with `batch(step) -> np.ndarray`,
 `stage(step) -> str` and `needs_embeddings`); `Plan` wraps it (composition, no inheritance) and
-adds what is common: bounds checks, the resumable position, DDP rank parts and iteration.
+adds what is common: bounds checks, DDP rank parts, iteration and the checkpoint state of a step.
+Typed strategy options are read by `aramega_ssum.registry.parse_options`.
 """
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import logging
-import types
-import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, Iterator, Protocol
 
@@ -25,13 +23,12 @@ class ScheduleInput:
     """Per-example facts a strategy may use; every field has one entry per example.
 
     `labels` holds the canonical label of classification examples and None elsewhere;
-    `lengths` is the duration (s) or token length; `embeddings` is an [N, D] array (ADS only).
+    `embeddings` is an [N, D] array (ADS only).
     """
 
     ids: Sequence[str]
     tasks: Sequence[str]
     labels: Sequence[str | None]
-    lengths: Sequence[float]
     embeddings: np.ndarray | None = None
 
     def __post_init__(self) -> None:
@@ -39,8 +36,7 @@ class ScheduleInput:
         self.ids = list(self.ids)
         self.tasks = np.asarray(self.tasks, dtype=object)
         self.labels = np.asarray(self.labels, dtype=object)
-        self.lengths = np.asarray(self.lengths, dtype=np.float64)
-        for name in ("tasks", "labels", "lengths"):
+        for name in ("tasks", "labels"):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"ScheduleInput: {name} has {len(getattr(self, name))} entries, ids has {n}")
         if n == 0:
@@ -55,18 +51,13 @@ class ScheduleInput:
 
     @classmethod
     def from_rows(cls, rows: Any, embeddings: np.ndarray | None = None) -> "ScheduleInput":
-        """From a multitask split (a `datasets.Dataset` or a list of row dicts).
-
-        Length = `duration` (s) for audio rows, character count of `text` for text-only rows.
-        """
+        """From a multitask split (a `datasets.Dataset` or a list of row dicts)."""
         def column(name: str) -> list:
             if isinstance(rows, (list, tuple)):
                 return [r.get(name) for r in rows]
             return list(rows[name]) if name in rows.column_names else [None] * len(rows)
 
-        durations, texts = column("duration"), column("text")
-        lengths = [d if d is not None else float(len(t or "")) for d, t in zip(durations, texts)]
-        return cls(column("id"), column("task"), column("label"), lengths, embeddings)
+        return cls(column("id"), column("task"), column("label"), embeddings)
 
     def task_names(self) -> list[str]:
         """Tasks present, in first-appearance order."""
@@ -106,7 +97,11 @@ def stable_key(*parts: object) -> int:
 
 
 class Plan:
-    """A deterministic, resumable sequence of `steps` global batches of `batch_size` indices."""
+    """A deterministic sequence of `steps` global batches of `batch_size` indices.
+
+    A plan is stateless: `batch(step)` is a pure function of the step. Whoever walks the plan owns
+    the cursor (`ScheduledBatchSampler`, `benchmark.train.Trainer`) and stores it with `state_at`.
+    """
 
     def __init__(self, strategy: str, planner: Planner, *, steps: int, batch_size: int, seed: int):
         self.strategy = strategy
@@ -115,7 +110,6 @@ class Plan:
         self.batch_size = batch_size
         self.seed = seed
         self.needs_embeddings = planner.needs_embeddings
-        self.position = 0
 
     def __len__(self) -> int:
         return self.steps
@@ -126,7 +120,7 @@ class Plan:
         return int(step)
 
     def batch(self, step: int) -> list[int]:
-        """The global batch at `step`: indices into the ScheduleInput."""
+        """The global batch at `step`: indices into the ScheduleInput, all distinct."""
         out = self.planner.batch(self._check_step(step))
         if len(out) != self.batch_size:
             raise RuntimeError(f"{self.strategy}: step {step} has {len(out)} indices, expected {self.batch_size}")
@@ -142,25 +136,23 @@ class Plan:
         return self.batch(step)[rank * part:(rank + 1) * part]
 
     def __iter__(self) -> Iterator[list[int]]:
-        """Global batches from the current position; the position advances as batches are taken."""
-        while self.position < self.steps:
-            step = self.position
-            self.position += 1
-            yield self.batch(step)
+        """Every global batch, from step 0."""
+        return (self.batch(step) for step in range(self.steps))
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"step": self.position, "strategy": self.strategy, "seed": self.seed,
+    def state_at(self, step: int) -> dict[str, Any]:
+        """What a checkpoint taken before `step` stores: the step and the plan's identity."""
+        return {"step": int(step), "strategy": self.strategy, "seed": self.seed,
                 "steps": self.steps, "batch_size": self.batch_size}
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Resume at `state["step"]`; a state from a different plan is an error."""
+    def resume_step(self, state: Mapping[str, Any]) -> int:
+        """The step a `state_at` state resumes at; a state from a different plan is an error."""
         for key in ("strategy", "seed", "steps", "batch_size"):
             if key in state and state[key] != getattr(self, key):
                 raise ValueError(f"state_dict {key}={state[key]!r} does not match this plan's {getattr(self, key)!r}")
         step = int(state["step"])
         if not 0 <= step <= self.steps:
             raise ValueError(f"state_dict step {step} outside 0..{self.steps}")
-        self.position = step
+        return step
 
 
 def check_world(batch_size: int, rank: int, world_size: int) -> None:
@@ -169,44 +161,3 @@ def check_world(batch_size: int, rank: int, world_size: int) -> None:
     if batch_size % world_size:
         raise ValueError(f"global batch size {batch_size} is not divisible by world size {world_size}; "
                          f"use a multiple of {world_size}")
-
-
-# ---- typed strategy configs -------------------------------------------------------------------
-
-def parse_config(cls: type, mapping: Mapping[str, Any] | None, *, where: str) -> Any:
-    """Build dataclass `cls` from `mapping`; unknown keys and wrong types raise, naming `where`."""
-    if mapping is None:
-        return cls()
-    if dataclasses.is_dataclass(mapping):
-        return mapping
-    names = [f.name for f in dataclasses.fields(cls)]
-    hints = typing.get_type_hints(cls)
-    values = {}
-    for key, value in mapping.items():
-        if key not in names:
-            close = difflib.get_close_matches(str(key), names, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(names)}"
-            raise ValueError(f"{where}: unknown key {key!r}{hint}")
-        values[key] = _coerce(value, hints[key], f"{where}.{key}")
-    return cls(**values)
-
-
-def _coerce(value: Any, hint: Any, where: str) -> Any:
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _coerce(value, inner[0], where)
-    if origin in (tuple, list):
-        if not isinstance(value, (list, tuple)):
-            raise TypeError(f"{where}: expected a list, got {type(value).__name__} {value!r}")
-        item = args[0] if args else Any
-        return tuple(_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value))
-    if hint is Any:
-        return value
-    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if hint is int and isinstance(value, bool) or not isinstance(value, hint):
-        raise TypeError(f"{where}: expected {hint.__name__}, got {type(value).__name__} {value!r}")
-    return value

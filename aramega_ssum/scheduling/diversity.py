@@ -98,7 +98,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines.append("label balance (plan share / data share; in-batch spread = max - min label count):")
     for task, info in summary["labels"].items():
         shares = "  ".join(f"{l} {info['shares'].get(l, 0):.0%}/{info['data_shares'][l]:.0%}" for l in info["data_shares"])
-        lines.append(f"  {task:<8} {shares}  spread mean {_num(info['mean_batch_spread'])} max {info['max_batch_spread']}")
+        spread = _number_or_na(info["mean_batch_spread"])
+        lines.append(f"  {task:<8} {shares}  spread mean {spread} max {info['max_batch_spread']}")
     div = summary.get("diversity")
     if div:
         lines.append(f"batch diversity (mean pairwise embedding distance): {div['plan']:.4f} vs uniform "
@@ -108,5 +109,5 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _num(value: float | None) -> str:
+def _number_or_na(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"

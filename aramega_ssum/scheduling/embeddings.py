@@ -54,7 +54,7 @@ def aligner_embeddings(model: Any, processor: Any, rows: Sequence[dict], *, batc
             logger.info("aligner embeddings: cache hit %s", path)
             return cached
         logger.warning("aligner embeddings: %s has %d rows, expected %d; recomputing", path, len(cached), len(ids))
-    out = _compute(model, processor, rows, batch_size)
+    out = _embed_rows(model, processor, rows, batch_size)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy")
@@ -65,7 +65,7 @@ def aligner_embeddings(model: Any, processor: Any, rows: Sequence[dict], *, batc
     return out
 
 
-def _compute(model: Any, processor: Any, rows: Sequence[dict], batch_size: int) -> np.ndarray:
+def _embed_rows(model: Any, processor: Any, rows: Sequence[dict], batch_size: int) -> np.ndarray:
     audio_idx, text_idx = [], []
     for i in range(len(rows)):
         row = rows[i]
@@ -75,7 +75,7 @@ def _compute(model: Any, processor: Any, rows: Sequence[dict], batch_size: int) 
             text_idx.append(i)
         else:
             raise ValueError(f"example {row.get('id')!r} (row {i}) has neither audio nor text to embed")
-    audio_idx.sort(key=lambda i: _size(rows[i]))  # similar lengths per batch: less padding work
+    audio_idx.sort(key=lambda i: _length_proxy(rows[i]))  # similar lengths per batch: less padding work
     hidden = model.get_input_embeddings().weight.shape[1]
     out = np.zeros((len(rows), hidden), dtype=np.float32)
     bar = tqdm(total=len(rows), desc="aligner embeddings", unit="ex")
@@ -92,7 +92,7 @@ def _compute(model: Any, processor: Any, rows: Sequence[dict], batch_size: int) 
     return out
 
 
-def _size(row: dict) -> float:
+def _length_proxy(row: dict) -> float:
     """Duration when known, else the size of the stored audio bytes (a proxy for length)."""
     if row.get("duration") is not None:
         return float(row["duration"])

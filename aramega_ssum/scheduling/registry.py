@@ -1,26 +1,24 @@
-"""Strategies by name. Registry name = module name = config name (`benchmark/configs/<name>.yaml`).
+"""Strategies by name: every module of `aramega_ssum/scheduling/strategies/` is one strategy.
 
-A new strategy is one module in this package that decorates its builder with `@register(...)`,
-plus one config file; `get_strategy` imports the module on first use.
+A new strategy is one file `strategies/<name>.py` that decorates its builder with
+`@register("<name>", <Config dataclass>)`; it is found on the first lookup, so `--strategy <name>`
+works in `benchmark.schedule`, `benchmark.run` and the leaderboard's checks with no other edit.
+Registry name = file name = config name (`benchmark/configs/<name>.yaml`, optional).
 """
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import importlib
 import logging
-import pkgutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Callable
 
 import yaml
 
-from aramega_ssum.scheduling.base import Plan, ScheduleInput, parse_config
+from aramega_ssum.registry import Registry, parse_options
+from aramega_ssum.scheduling.base import Plan, ScheduleInput
 
 logger = logging.getLogger(__name__)
-
-_NOT_STRATEGIES = {"base", "registry", "sampler", "kmeans", "embeddings", "diversity"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,38 +28,30 @@ class Strategy:
     build: Callable[..., Any]  # build(inputs, *, batch_size, steps, seed, config) -> planner
     needs_embeddings: bool
     doc: str
+    order: int  # place in listings (`strategy_names`, `benchmark.run --strategy all`)
 
 
-STRATEGIES: dict[str, Strategy] = {}
+STRATEGIES = Registry("strategy", package="aramega_ssum.scheduling.strategies", plural="strategies",
+                      order=lambda name, entry: entry.order)
 
 
-def register(name: str, config_cls: type, *, needs_embeddings: bool = False):
+def register(name: str, config_cls: type, *, needs_embeddings: bool = False, order: int = 100):
     """Decorator registering `build(inputs, *, batch_size, steps, seed, config)` under `name`."""
     def wrap(build: Callable[..., Any]) -> Callable[..., Any]:
-        if name in STRATEGIES and STRATEGIES[name].build is not build:
-            raise ValueError(f"strategy {name!r} is registered twice")
-        STRATEGIES[name] = Strategy(name, config_cls, build, needs_embeddings, (build.__doc__ or "").strip())
+        STRATEGIES.add(name, Strategy(name, config_cls, build, needs_embeddings,
+                                      (build.__doc__ or "").strip(), order))
         return build
     return wrap
 
 
 def strategy_names() -> list[str]:
-    """Registered names plus strategy modules of this package not imported yet."""
-    here = Path(__file__).parent
-    found = {m.name for m in pkgutil.iter_modules([str(here)]) if m.name not in _NOT_STRATEGIES}
-    return sorted(found | set(STRATEGIES))
+    """Every strategy of the `strategies` package, in listing order."""
+    return STRATEGIES.names()
 
 
 def get_strategy(name: str) -> Strategy:
     """The strategy called `name`; unknown names answer with the closest known ones."""
-    if name not in STRATEGIES and name in strategy_names():
-        importlib.import_module(f"aramega_ssum.scheduling.{name}")
-    if name not in STRATEGIES:
-        known = strategy_names()
-        close = difflib.get_close_matches(name, known, n=2, cutoff=0.4)
-        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
-        raise KeyError(f"unknown strategy {name!r}; {hint}known strategies: {', '.join(known)}")
-    return STRATEGIES[name]
+    return STRATEGIES.get(name, cutoff=0.4)
 
 
 def make_plan(strategy: str, inputs: ScheduleInput, *, batch_size: int, steps: int, seed: int = 0,
@@ -81,7 +71,7 @@ def make_plan(strategy: str, inputs: ScheduleInput, *, batch_size: int, steps: i
         named = config.pop("strategy", strategy)
         if named != strategy:
             raise ValueError(f"config is for strategy {named!r}, not {strategy!r}")
-    cfg = parse_config(entry.config_cls, config, where=f"schedule ({strategy})")
+    cfg = parse_options(entry.config_cls, config, where=f"schedule ({strategy})")
     if entry.needs_embeddings and inputs.embeddings is None:
         raise ValueError(f"strategy {strategy!r} needs embeddings: compute them with "
                          "aramega_ssum.scheduling.embeddings.aligner_embeddings (or pass --embeddings)")
@@ -89,14 +79,19 @@ def make_plan(strategy: str, inputs: ScheduleInput, *, batch_size: int, steps: i
     return Plan(strategy, planner, steps=steps, batch_size=batch_size, seed=seed)
 
 
-def load_schedule_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The `schedule:` block of a YAML config, with dotted-key overrides (`{"ads.clusters": 16}`)."""
-    path = Path(path)
-    with path.open(encoding="utf-8") as f:
-        doc = yaml.safe_load(f) or {}
-    if not isinstance(doc, dict) or not isinstance(doc.get("schedule"), dict):
-        raise ValueError(f"{path}: no top-level `schedule:` mapping")
-    block = dict(doc["schedule"])
+def load_schedule_config(path: str | Path | None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The `schedule:` block of a YAML config, with dotted-key overrides (`{"ads.clusters": 16}`).
+
+    `path` None = no file: the strategy's defaults plus the overrides.
+    """
+    block: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        with path.open(encoding="utf-8") as f:
+            doc = yaml.safe_load(f) or {}
+        if not isinstance(doc, dict) or not isinstance(doc.get("schedule"), dict):
+            raise ValueError(f"{path}: no top-level `schedule:` mapping")
+        block = dict(doc["schedule"])
     for dotted, value in (overrides or {}).items():
         target = block
         *parents, last = dotted.split(".")

@@ -1,9 +1,11 @@
 """Building blocks shared by the strategies: per-stratum streams, share apportionment, batch
-assembly, and the `torch.utils.data` batch sampler.
+interleaving, and the `torch.utils.data` batch sampler.
 
 A *stratum* (a task, or a (task, label) pair) is read as an endless stream: epoch `e` is a
 permutation of its members drawn from a numpy Generator seeded with (seed, stratum key, e), so
 draw number `p` of any stratum is computable in O(1) from `p` alone: no state, exact resume.
+A stream's `window` is the most draws one batch takes from it: any `window` consecutive draws are
+distinct (see `StratumStream.epoch_order`), so a batch never holds an example twice.
 """
 from __future__ import annotations
 
@@ -28,28 +30,50 @@ class StratumStream:
     """
 
     def __init__(self, members: np.ndarray, *, seed: int, key: int, clusters: np.ndarray | None = None,
-                 cache_epochs: int = 2):
+                 window: int = 1, cache_epochs: int = 2):
         if len(members) == 0:
             raise ValueError("a stratum stream needs at least one member")
         self.members = np.asarray(members, dtype=np.int64)
         self.seed, self.key = int(seed), int(key)
         self.clusters = None if clusters is None else np.asarray(clusters, dtype=np.int64)
+        self.window = int(window)
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_epochs = cache_epochs
+
+    def set_window(self, window: int) -> None:
+        """At most `window` draws of this stream go into one batch (before the first draw)."""
+        if self._cache and window != self.window:
+            raise RuntimeError("a stream's window is fixed once it has been drawn from")
+        self.window = int(window)
+        if self.window > len(self.members):
+            logger.warning("a stratum of %d examples gives %d draws to one batch: some batches repeat an "
+                           "example", len(self.members), self.window)
 
     def __len__(self) -> int:
         return len(self.members)
 
+    def _shuffled(self, epoch: int) -> np.ndarray:
+        """Epoch `epoch`'s permutation (round-robin over clusters when there are clusters)."""
+        rng = np.random.default_rng([self.seed, self.key, epoch])
+        if self.clusters is None:
+            return self.members[rng.permutation(len(self.members))]
+        return self.members[_round_robin(self.clusters, rng)]
+
     def epoch_order(self, epoch: int) -> np.ndarray:
-        """Member indices in the order epoch `epoch` draws them (cached for the last few epochs)."""
+        """Member indices in the order epoch `epoch` draws them (cached for the last few epochs).
+
+        The permutation, except that a member among the last `window - 1` draws of the previous
+        epoch that would come back within `window` draws is swapped with one from the middle of
+        the epoch (`_space_out_repeats`). The last `window - 1` positions never move, so the
+        previous epoch's tail is that of its permutation: any epoch comes from two permutations.
+        """
         if epoch in self._cache:
             self._cache.move_to_end(epoch)
             return self._cache[epoch]
-        rng = np.random.default_rng([self.seed, self.key, epoch])
-        if self.clusters is None:
-            order = self.members[rng.permutation(len(self.members))]
-        else:
-            order = self.members[_round_robin(self.clusters, rng)]
+        order = self._shuffled(epoch)
+        if epoch > 0 and 1 < self.window <= len(self.members):
+            previous_tail = self._shuffled(epoch - 1)[len(order) - self.window + 1:]
+            order = _space_out_repeats(order, previous_tail, self.window)
         self._cache[epoch] = order
         if len(self._cache) > self._cache_epochs:
             self._cache.popitem(last=False)
@@ -65,6 +89,26 @@ class StratumStream:
             out.append(chunk)
             pos += len(chunk)
         return np.concatenate(out) if out else np.empty(0, dtype=np.int64)
+
+
+def _space_out_repeats(order: np.ndarray, previous_tail: np.ndarray, window: int) -> np.ndarray:
+    """`order` with no member of `previous_tail` (the previous epoch's last `window - 1` draws)
+    within `window` draws of its previous place; only positions in [0, n - window + 1) move."""
+    n, head = len(order), window - 1
+    gap = {int(m): len(previous_tail) - i for i, m in enumerate(previous_tail)}  # draws since its last one
+    order = order.copy()
+    candidate = head
+    for j in range(head):
+        if gap.get(int(order[j]), window) + j >= window:
+            continue
+        while candidate < n - head and gap.get(int(order[candidate]), window) + j < window:
+            candidate += 1
+        if candidate >= n - head:
+            logger.warning("a stratum of %d examples is too small to keep %d consecutive draws distinct", n, window)
+            break
+        order[j], order[candidate] = order[candidate], order[j]
+        candidate += 1
+    return order
 
 
 def _round_robin(clusters: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -109,7 +153,7 @@ def equal_split(total: np.ndarray, parts: int) -> np.ndarray:
     return total // parts + (lanes < total % parts)
 
 
-def assemble(draws: list[np.ndarray]) -> np.ndarray:
+def interleave(draws: list[np.ndarray]) -> np.ndarray:
     """One batch from per-stratum draws, interleaved round-robin across strata.
 
     Interleaving makes every contiguous rank part a mix of the strata rather than one stratum.
@@ -145,34 +189,36 @@ except ImportError:  # pragma: no cover
 class ScheduledBatchSampler(_Sampler):
     """A `batch_sampler` for `torch.utils.data.DataLoader` yielding this rank's part of each batch.
 
+    The sampler owns the cursor (`step`, the next step to yield); the plan it walks is stateless.
     rank / world_size default to torch.distributed (torchrun) or the RANK / WORLD_SIZE variables.
     With `accelerate`, either pass rank=accelerator.process_index, world_size=num_processes and
     do not `prepare` the DataLoader, or use world_size=1 with `split_batches=True` (accelerate then
     cuts the same contiguous parts). A DataLoader with workers pulls batches ahead of training, so
-    checkpoint `{"step": optimizer steps done}` rather than this sampler's live position.
+    checkpoint `plan.state_at(optimizer steps done)` rather than this sampler's live cursor.
     """
 
     def __init__(self, plan: Plan, rank: int | None = None, world_size: int | None = None):
         self.plan = plan
+        self.step = 0
         self.rank, self.world_size = _distributed_defaults(rank, world_size)
         check_world(plan.batch_size, self.rank, self.world_size)
         self.batch_size = plan.batch_size // self.world_size  # read by accelerate's BatchSamplerShard
         self.drop_last = False
 
     def __iter__(self) -> Iterator[list[int]]:
-        while self.plan.position < self.plan.steps:
-            step = self.plan.position
-            self.plan.position += 1
+        while self.step < self.plan.steps:
+            step = self.step
+            self.step += 1
             yield self.plan.rank_batch(step, self.rank, self.world_size)
 
     def __len__(self) -> int:
-        return self.plan.steps - self.plan.position
+        return self.plan.steps - self.step
 
     def state_dict(self) -> dict:
-        return self.plan.state_dict()
+        return self.plan.state_at(self.step)
 
     def load_state_dict(self, state: dict) -> None:
-        self.plan.load_state_dict(state)
+        self.step = self.plan.resume_step(state)
 
 
 class StreamMix:
@@ -184,7 +230,9 @@ class StreamMix:
         self.streams = streams
         self.counts = counts
         self.starts = np.cumsum(counts, axis=0) - counts
+        for stream, most in zip(streams, counts.max(axis=0, initial=0)):
+            stream.set_window(max(stream.window, int(most)))
 
     def batch(self, step: int) -> np.ndarray:
-        return assemble([stream.take(int(a), int(c)) for stream, a, c
+        return interleave([stream.take(int(a), int(c)) for stream, a, c
                          in zip(self.streams, self.starts[step], self.counts[step])])

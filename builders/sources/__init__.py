@@ -1,4 +1,4 @@
-"""Source formats, one file each; ``SOURCE_FORMATS`` maps a format name to its ``prepare_*`` function.
+"""Source formats, one file each; ``get_format(name)`` is the ``prepare_<name>`` function of ``<name>.py``.
 
 A sources file (YAML) holds a list under ``sources:``; each entry has ``name``, ``format``, ``path``
 (relative paths resolve against the sources file's folder), ``tasks`` and format options. Each
@@ -7,18 +7,19 @@ A sources file (YAML) holds a list under ``sources:``; each entry has ``name``, 
 """
 from __future__ import annotations
 
-import difflib
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
 import yaml
 
+from aramega_ssum.registry import Registry, did_you_mean
 from aramega_ssum.schema import TASKS
 from builders.items import BuildError, Item, Reporter, UniqueIds
 
-FORMATS = ("embedded", "manifest", "hf", "sada", "label_dirs", "text_pairs", "xlsum")
+SOURCE_FORMATS = Registry("source format", package=__name__, error=BuildError,
+                          load=lambda name, module: getattr(module, f"prepare_{name}"))
+FORMATS = tuple(SOURCE_FORMATS.names())  # every module of this package
 COMMON_KEYS = {"name", "format", "path", "tasks", "_where"}
 TOP_LEVEL_KEYS = {"sources", "summarizer", "summarizer_options"}
 
@@ -34,12 +35,7 @@ class SourceContext:
 
 def get_format(name: str) -> Callable[[dict, SourceContext], Iterator[Item]]:
     """The ``prepare_<name>`` function of a format; "did you mean" on unknown names."""
-    if name not in FORMATS:
-        close = difflib.get_close_matches(str(name), FORMATS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise BuildError(f"unknown source format {name!r}{hint} (known: {', '.join(FORMATS)})")
-    module = importlib.import_module(f"builders.sources.{name}")
-    return getattr(module, f"prepare_{name}")
+    return SOURCE_FORMATS.get(name)
 
 
 def check_spec(spec: dict, allowed_tasks: tuple[str, ...], options: set[str], where: str) -> dict:
@@ -54,10 +50,11 @@ def check_spec(spec: dict, allowed_tasks: tuple[str, ...], options: set[str], wh
     if bad:
         raise BuildError(f"{where}: source {spec['name']!r} ({spec['format']}) cannot feed task(s) "
                          f"{', '.join(map(str, bad))}; it can feed {', '.join(allowed_tasks)}")
-    unknown = set(spec) - COMMON_KEYS - options
+    unknown = sorted(set(spec) - COMMON_KEYS - options)
     if unknown:
-        raise BuildError(f"{where}: source {spec['name']!r}: unknown option(s) {', '.join(sorted(unknown))}; "
-                         f"known: {', '.join(sorted(options)) or 'none'}")
+        hint = did_you_mean(unknown[0], options)
+        raise BuildError(f"{where}: source {spec['name']!r}: unknown option(s) {', '.join(unknown)}; "
+                         f"{hint + ' ' if hint else ''}known: {', '.join(sorted(options)) or 'none'}")
     return {**spec, "tasks": tuple(t for t in TASKS if t in tasks)}
 
 
@@ -70,10 +67,11 @@ def load_sources_file(path: str | Path) -> tuple[list[dict], dict]:
         raise BuildError(f"cannot read sources file {path}: {err}") from None
     if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
         raise BuildError(f"{path}: expected a mapping with a list under 'sources:'")
-    unknown = set(data) - TOP_LEVEL_KEYS
+    unknown = sorted(set(data) - TOP_LEVEL_KEYS)
     if unknown:
-        raise BuildError(f"{path}: unknown top-level key(s) {', '.join(sorted(unknown))}; "
-                         f"known: {', '.join(sorted(TOP_LEVEL_KEYS))}")
+        hint = did_you_mean(unknown[0], TOP_LEVEL_KEYS)
+        raise BuildError(f"{path}: unknown top-level key(s) {', '.join(unknown)}; "
+                         f"{hint + ' ' if hint else ''}known: {', '.join(sorted(TOP_LEVEL_KEYS))}")
     entries, names = [], set()
     for index, spec in enumerate(data["sources"]):
         where = f"{path}: sources[{index}]"

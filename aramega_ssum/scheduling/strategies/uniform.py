@@ -43,7 +43,7 @@ def task_weights(inputs: ScheduleInput, tasks: list[str], temperature: float) ->
     return sizes ** (1.0 / temperature)
 
 
-@register("uniform", UniformConfig)
+@register("uniform", UniformConfig, order=0)
 def plan_uniform(inputs: ScheduleInput, *, batch_size: int, steps: int, seed: int,
                  config: UniformConfig) -> UniformPlanner:
     """Uniform Task Mixing: pooled shuffle, or temperature-scaled task sampling."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections import Counter
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -20,7 +21,7 @@ from aramega_ssum.schema import TASKS
 from aramega_ssum.scheduling.base import ScheduleInput, stable_key
 from aramega_ssum.scheduling.kmeans import kmeans
 from aramega_ssum.scheduling.registry import register
-from aramega_ssum.scheduling.sampler import StratumStream, assemble, equal_split
+from aramega_ssum.scheduling.sampler import StratumStream, interleave, equal_split
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +60,9 @@ def _task_interleave(draws: list[np.ndarray], streams: list[list[StratumStream]]
     """Labels interleaved inside each task, then tasks interleaved (rank parts stay mixed)."""
     per_task, i = [], 0
     for lanes in streams:
-        per_task.append(assemble(draws[i:i + len(lanes)]))
+        per_task.append(interleave(draws[i:i + len(lanes)]))
         i += len(lanes)
-    return assemble(per_task)
+    return interleave(per_task)
 
 
 def _task_order(inputs: ScheduleInput) -> list[str]:
@@ -69,7 +70,7 @@ def _task_order(inputs: ScheduleInput) -> list[str]:
     return known + sorted(set(inputs.task_names()) - set(known))
 
 
-@register("ads", ADSConfig, needs_embeddings=True)
+@register("ads", ADSConfig, needs_embeddings=True, order=2)
 def plan_ads(inputs: ScheduleInput, *, batch_size: int, steps: int, seed: int, config: ADSConfig) -> ADSPlanner:
     """Aligner-Based Diverse Sampling: balanced strata, k-means round-robin inside each."""
     if config.clusters < 1 or config.kmeans_iters < 0:
@@ -80,10 +81,14 @@ def plan_ads(inputs: ScheduleInput, *, batch_size: int, steps: int, seed: int, c
     strata = [(t, label) for t in tasks
               for label in ((inputs.labels_of(t) or [None]) if config.label_balance else [None])]
     streams: dict[str, list[StratumStream]] = {t: [] for t in tasks}
+    per_task = -(-batch_size // len(tasks))  # the most draws one batch takes from a task
+    lanes = Counter(task for task, _ in strata)
     for task, label in tqdm(strata, desc="ads: clustering strata", disable=len(inputs) < 100_000):
         members = inputs.members(task, label)
         key = stable_key("ads", task, label)
         clusters = kmeans(inputs.embeddings[members], config.clusters, seed=seed + key,
                           iters=config.kmeans_iters)
-        streams[task].append(StratumStream(members, seed=seed, key=key, clusters=clusters))
+        stream = StratumStream(members, seed=seed, key=key, clusters=clusters)
+        stream.set_window(-(-per_task // lanes[task]))
+        streams[task].append(stream)
     return ADSPlanner([streams[t] for t in tasks], batch_size)

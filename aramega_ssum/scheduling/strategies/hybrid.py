@@ -13,10 +13,11 @@ import logging
 
 import numpy as np
 
-from aramega_ssum.scheduling.ads import ADSConfig
-from aramega_ssum.scheduling.base import Plan, ScheduleInput, parse_config
+from aramega_ssum.scheduling.strategies.ads import ADSConfig
+from aramega_ssum.registry import parse_options
+from aramega_ssum.scheduling.base import Plan, ScheduleInput
 from aramega_ssum.scheduling.registry import make_plan, register
-from aramega_ssum.scheduling.tpc import TPCConfig
+from aramega_ssum.scheduling.strategies.tpc import TPCConfig
 
 logger = logging.getLogger(__name__)
 
@@ -45,15 +46,15 @@ class HybridPlanner:
         return self.second.stage(step - self.switch_step)
 
 
-@register("hybrid", HybridConfig, needs_embeddings=True)
+@register("hybrid", HybridConfig, needs_embeddings=True, order=3)
 def plan_hybrid(inputs: ScheduleInput, *, batch_size: int, steps: int, seed: int,
                 config: HybridConfig) -> HybridPlanner:
     """TPC for the first `switch` fraction of steps, then ADS."""
     if not 0.0 <= config.switch <= 1.0:
         raise ValueError(f"hybrid: switch must be in [0, 1], got {config.switch}")
     switch_step = int(round(config.switch * steps))
-    tpc_cfg = parse_config(TPCConfig, config.tpc, where="schedule (hybrid).tpc")
-    ads_cfg = parse_config(ADSConfig, config.ads, where="schedule (hybrid).ads")
+    tpc_cfg = parse_options(TPCConfig, config.tpc, where="schedule (hybrid).tpc")
+    ads_cfg = parse_options(ADSConfig, config.ads, where="schedule (hybrid).ads")
     first = make_plan("tpc", inputs, batch_size=batch_size, steps=switch_step, seed=seed,
                       config=tpc_cfg) if switch_step > 0 else None
     second = make_plan("ads", inputs, batch_size=batch_size, steps=steps - switch_step, seed=seed,

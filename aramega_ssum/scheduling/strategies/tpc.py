@@ -16,7 +16,7 @@ import numpy as np
 from aramega_ssum.scheduling.base import ScheduleInput, stable_key
 from aramega_ssum.scheduling.registry import register
 from aramega_ssum.scheduling.sampler import StratumStream, StreamMix, apportion
-from aramega_ssum.scheduling.uniform import task_weights
+from aramega_ssum.scheduling.strategies.uniform import task_weights
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def stage_bounds(shares: tuple[float, ...], steps: int) -> np.ndarray:
     return np.concatenate([[0], np.round(cum * steps).astype(np.int64)])
 
 
-def _check(inputs: ScheduleInput, config: TPCConfig) -> list[list[str]]:
+def _stages_with_examples(inputs: ScheduleInput, config: TPCConfig) -> list[list[str]]:
     present = set(inputs.task_names())
     if not config.stages:
         raise ValueError("tpc: `stages` is empty")
@@ -72,10 +72,10 @@ def _check(inputs: ScheduleInput, config: TPCConfig) -> list[list[str]]:
     return stages
 
 
-@register("tpc", TPCConfig)
+@register("tpc", TPCConfig, order=1)
 def plan_tpc(inputs: ScheduleInput, *, batch_size: int, steps: int, seed: int, config: TPCConfig) -> TPCPlanner:
     """Task-Progressive Curriculum: stages of tasks with replay of earlier ones."""
-    stages = _check(inputs, config)
+    stages = _stages_with_examples(inputs, config)
     tasks = [t for s in stages for t in s]
     column = {t: i for i, t in enumerate(tasks)}
     bounds = stage_bounds(config.shares or (1.0,) * len(stages), steps)
