@@ -149,7 +149,8 @@ def run_build(args, root: Path) -> dict:
     if not items:
         raise BuildError("no usable examples in the sources (see the skipped list above)")
     splits = assign_splits(((it.source, it.stratum, f"{it.source}:{it.group}") for it in items),
-                           args.seed, tuple(args.split_ratios))
+                           args.seed, tuple(args.split_ratios),
+                           {e["name"]: tuple(e["split_ratios"]) for e in entries if e.get("split_ratios")})
     enumerated = time.perf_counter()
     stats, files = write_rows(items, splits, root, configs, args, ctx)
     audio_s = time.perf_counter() - enumerated
