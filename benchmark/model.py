@@ -42,7 +42,11 @@ logger = logging.getLogger(__name__)
 
 TINY_RECIPE_VERSION = "1"
 TINY_VOCAB_SIZE = 4000
+TINY_SIZE = {"hidden": 64, "layers": 2, "audio_layers": 1, "audio_dim": 32, "vocab": TINY_VOCAB_SIZE}
 DATA_DIR = Path(__file__).resolve().parent.parent / "aramega_ssum" / "data"
+TINY_BASE_DIR = Path(__file__).resolve().parent / "tiny_base"  # committed: weights + tokenizer + pretrain.json
+RANDOM_TINY = "tiny-random"  # the seeded random thinker (unit tests' fixture, pretraining's initialization)
+TINY_NAMES = ("tiny", RANDOM_TINY)
 EXTRA_WEIGHTS = "extra_trainable.safetensors"  # base-model weights trained besides LoRA, next to the adapter
 LORA_TARGET_REGEX = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)$"
 EXTRA_TOKENS = {
@@ -124,6 +128,15 @@ def load_processor(path: str) -> AudioOnlyQwenOmniProcessor:
     return AudioOnlyQwenOmniProcessor(feature_extractor, tokenizer, chat_template=CHAT_TEMPLATE)
 
 
+def tiny_base_dir() -> Path:
+    """The committed embedded base ("tiny"): the folder `benchmark.pretrain_tiny` wrote (see its README note)."""
+    path = TINY_BASE_DIR
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"{path}: the pretrained tiny base is missing; rebuild it with "
+                                f"`python -m benchmark.pretrain_tiny --output {path}` (see {path}/pretrain.json)")
+    return path
+
+
 def default_cache_dir() -> Path:
     return Path(os.environ.get("ARAMEGA_SSUM_CACHE", ".cache")) / "tiny-qwen2.5-omni"
 
@@ -141,16 +154,19 @@ def load_model(name: str = "tiny", *, dtype=None, device="cpu", seed: int = 0, c
     """
     from transformers import Qwen2_5OmniThinkerForConditionalGeneration as Thinker
 
-    from benchmark.hub import ModelSource, resolve_model
+    from benchmark.hub import ModelSource, content_sha256, resolve_model
 
     device = torch.device(device)
     if dtype is None:
-        dtype = torch.bfloat16 if (device.type == "cuda" and name != "tiny") else torch.float32
+        dtype = torch.bfloat16 if (device.type == "cuda" and name not in TINY_NAMES) else torch.float32
     elif isinstance(dtype, str):
         dtype = getattr(torch, dtype)
     if name == "tiny":
+        path = tiny_base_dir()
+        source = ModelSource(name, path, f"tiny-{content_sha256(path)[:16]}", "tiny")
+    elif name == RANDOM_TINY:
         path = build_tiny(cache_dir=cache_dir, seed=seed)
-        source = ModelSource(name, path, f"tiny-{path.name}", "tiny")
+        source = ModelSource(name, path, f"tiny-random-{path.name}", "tiny")
     else:
         source = resolve_model(name)
     kwargs = dict(dtype=dtype, use_safetensors=True, trust_remote_code=False,
@@ -260,11 +276,21 @@ def build_tiny(cache_dir=None, seed: int = 0) -> Path:
     target = root / tiny_key(texts, seed)
     if (target / "config.json").exists():
         return target
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=root))
+    return build_tiny_folder(target, seed=seed, texts=texts)
+
+
+def build_tiny_folder(target, *, seed: int = 0, size: dict | None = None, texts: list[str] | None = None) -> Path:
+    """Write a random tiny thinker of `size` (TINY_SIZE's keys) into `target` (atomically) unless it exists."""
+    target = Path(target)
+    if (target / "config.json").exists():
+        return target
+    texts = tokenizer_training_text() if texts is None else texts
+    size = {**TINY_SIZE, **(size or {})}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        tokenizer = train_tiny_tokenizer(texts)
-        _tiny_model(tokenizer, seed).save_pretrained(tmp, safe_serialization=True)
+        tokenizer = train_tiny_tokenizer(texts, size["vocab"])
+        _tiny_model(tokenizer, seed, size).save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         _feature_extractor().save_pretrained(tmp)
         try:
@@ -278,7 +304,7 @@ def build_tiny(cache_dir=None, seed: int = 0) -> Path:
     return target
 
 
-def train_tiny_tokenizer(texts: list[str]):
+def train_tiny_tokenizer(texts: list[str], vocab_size: int = TINY_VOCAB_SIZE):
     """A byte-level BPE tokenizer with the Qwen special tokens and chat template."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -287,7 +313,7 @@ def train_tiny_tokenizer(texts: list[str]):
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=TINY_VOCAB_SIZE, special_tokens=list(SPECIAL_TOKENS), show_progress=False,
+        vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS), show_progress=False,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     tok.train_from_iterator(texts, trainer=trainer)
@@ -305,21 +331,24 @@ def _feature_extractor():
     return WhisperFeatureExtractor(feature_size=128, sampling_rate=16000, return_attention_mask=True)
 
 
-def _tiny_model(tokenizer, seed: int):
+def _tiny_model(tokenizer, seed: int, size: dict | None = None):
     from transformers import Qwen2_5OmniThinkerConfig, Qwen2_5OmniThinkerForConditionalGeneration
 
+    size = {**TINY_SIZE, **(size or {})}
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
-    hidden = 64
+    hidden, adim = size["hidden"], size["audio_dim"]
+    heads = max(4, hidden // 32)
+    half = hidden // heads // 2  # mrope_section sums to head_dim / 2
     config = Qwen2_5OmniThinkerConfig(
-        audio_config=dict(num_mel_bins=128, encoder_layers=1, encoder_attention_heads=2, encoder_ffn_dim=64,
-                          d_model=32, output_dim=hidden, n_window=100, max_source_positions=1500),
+        audio_config=dict(num_mel_bins=128, encoder_layers=size["audio_layers"], encoder_attention_heads=2,
+                          encoder_ffn_dim=2 * adim, d_model=adim, output_dim=hidden, n_window=100, max_source_positions=1500),
         vision_config=dict(depth=1, hidden_size=32, intermediate_size=32, num_heads=2, out_hidden_size=hidden,
                            fullatt_block_indexes=[0]),
-        text_config=dict(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=128,
-                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+        text_config=dict(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden,
+                         num_hidden_layers=size["layers"], num_attention_heads=heads, num_key_value_heads=heads // 2,
                          max_position_embeddings=32768, tie_word_embeddings=False,
                          rope_parameters={"rope_type": "default", "rope_theta": 10000.0,
-                                          "mrope_section": [2, 3, 3]},  # sums to head_dim/2 = 8
+                                          "mrope_section": [half - 2 * (half * 3 // 8), half * 3 // 8, half * 3 // 8]},
                          pad_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"]),
         audio_token_index=ids["<|AUDIO|>"], image_token_index=ids["<|IMAGE|>"],
         video_token_index=ids["<|VIDEO|>"], audio_start_token_id=ids["<|audio_bos|>"],
