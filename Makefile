@@ -18,7 +18,7 @@ system-deps:
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev,audio]'
+	$(PY) -m pip install -q -e '.[dev,audio,ray]'
 	@touch $(STAMP)
 
 demo: install

@@ -1,5 +1,5 @@
 """Reading a built AraMega-SSum folder: splits as `datasets.Dataset` (audio left as FLAC bytes),
-a content fingerprint, and the build report.
+a content fingerprint (independent of the parquet encoding), and the build report.
 
 The folder is the Hub layout written by ``python -m builders.build``:
 ``<dir>/<config>/<split>-NNNNN-of-NNNNN.parquet`` plus ``README.md`` and ``build_report.json``.
@@ -60,20 +60,105 @@ def load_splits(data_dir: str | Path, config: str = "multitask") -> dict:
     return {split: load_split(data_dir, split, config) for split in SPLITS}
 
 
-def fingerprint(data_dir: str | Path, config: str = "multitask") -> str:
-    """sha256 over the parquet files of a config (names and bytes, in sorted order)."""
+FINGERPRINT_VERSION = "content-v1"
+_BATCH_ROWS = 64
+
+
+def _pcm_digest(audio: dict | None, cache: dict) -> str | None:
+    """sha256 of a row's audio as 16-bit PCM at 16 kHz mono (little-endian), whatever its encoding."""
+    if audio is None or (audio.get("bytes") is None and audio.get("path") is None):
+        return None
+    data = audio.get("bytes")
+    key = hashlib.sha256(data).hexdigest() if data is not None else f"path:{audio['path']}"
+    if key not in cache:
+        cache[key] = hashlib.sha256(pcm16(audio).astype("<i2").tobytes()).hexdigest()
+    return cache[key]
+
+
+def pcm16(audio):
+    """Decoded audio as int16 samples at 16 kHz mono: exact for 16-bit sources, else ``x * 32768`` rounded."""
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    from aramega_ssum.audio import decode_audio, resample
+    from aramega_ssum.schema import SAMPLING_RATE
+
+    data = audio.get("bytes") if isinstance(audio, dict) else audio
+    if isinstance(data, (bytes, bytearray)):
+        info = sf.info(io.BytesIO(bytes(data)))
+        if info.samplerate == SAMPLING_RATE and info.channels == 1 and info.subtype == "PCM_16":
+            return sf.read(io.BytesIO(bytes(data)), dtype="int16")[0]
+    samples, rate = decode_audio(audio)
+    samples = resample(samples, rate, SAMPLING_RATE)
+    return np.clip(np.rint(samples.astype(np.float64) * 32768.0), -32768, 32767).astype(np.int16)
+
+
+def _split_rows(files: list[Path], config: str, cache: dict) -> list[tuple]:
+    """(sort key, canonical JSON line) of every row of one split."""
+    import pyarrow.parquet as pq
+
+    from aramega_ssum.schema import fields_for
+
+    columns = [f.name for f in fields_for(config)]
+    rows = []
+    for path in files:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=_BATCH_ROWS, columns=columns):
+            for row in batch.to_pylist():
+                record = {name: row[name] for name in columns if name != "audio"}
+                if "audio" in row:
+                    record["audio_pcm16_sha256"] = _pcm_digest(row["audio"], cache)
+                if isinstance(record.get("duration"), float):
+                    record["duration"] = round(record["duration"], 3)
+                line = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+                rows.append(((row["id"], row.get("task") or ""), line))
+    return rows
+
+
+def fingerprint(data_dir: str | Path, config: str = "multitask", *, pcm_cache: dict | None = None) -> str:
+    """sha256 of a config's content, independent of the parquet encoding.
+
+    For each split (train, validation, test) and each row in (id, task) order: every field of the
+    schema except the audio bytes, plus the sha256 of the decoded audio as 16-bit PCM at 16 kHz.
+    Re-encoding the parquet (compression, row groups, shards, pyarrow version) or the audio
+    (another lossless codec, another FLAC encoder) leaves it unchanged; any change of an id, task,
+    text, label or audio sample changes it. `pcm_cache` (a dict kept by the caller) lets several
+    configs of one folder decode each distinct clip once.
+    """
     _check(config)
     folder = Path(data_dir) / config
-    files = sorted(folder.glob("*.parquet"))
-    if not files:
+    if not any(folder.glob("*.parquet")):
         raise FileNotFoundError(f"no parquet files under {folder}")
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.name.encode() + b"\0")
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+    digest = hashlib.sha256(f"aramega-ssum-fingerprint:{FINGERPRINT_VERSION}:{config}\n".encode())
+    cache: dict = {} if pcm_cache is None else pcm_cache
+    for split in SPLITS:
+        files = sorted(folder.glob(f"{split}-*.parquet"))
+        rows = sorted(_split_rows(files, config, cache))
+        keys = [key for key, _ in rows]
+        if len(set(keys)) != len(keys):
+            dup = next(k for k in keys if keys.count(k) > 1)
+            raise ValueError(f"{folder}: split {split} has the (id, task) {dup} more than once")
+        digest.update(f"split:{split}:{len(rows)}\n".encode())
+        for _, line in rows:
+            digest.update(line.encode("utf-8") + b"\n")
     return digest.hexdigest()
+
+
+def verify_fingerprint(data_dir: str | Path, config: str = "multitask") -> str:
+    """Recompute a config's fingerprint and check it against ``build_report.json``; returns it.
+
+    Raises ValueError naming both hashes when the folder's content is not the one the build wrote.
+    """
+    recorded = (read_build_report(data_dir).get("fingerprints") or {}).get(config)
+    if recorded is None:
+        raise ValueError(f"{Path(data_dir) / 'build_report.json'} records no fingerprint for {config!r} "
+                         f"(built before fingerprints were content hashes): rebuild it")
+    actual = fingerprint(data_dir, config)
+    if actual != recorded:
+        raise ValueError(f"{Path(data_dir) / config}: content fingerprint {actual} differs from the "
+                         f"build report's {recorded}: the files were changed after the build")
+    return actual
 
 
 def read_build_report(data_dir: str | Path) -> dict:

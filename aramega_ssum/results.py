@@ -50,6 +50,13 @@ def sha256_file(path: str | os.PathLike, *, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def schedule_sha256(config: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON of a resolved config's `schedule` block (keys sorted): the
+    results file's `training.schedule_config_sha256`."""
+    block = json.dumps(config.get("schedule", {}), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(block.encode("utf-8")).hexdigest()
+
+
 def utc_now() -> str:
     """The current UTC time as ISO 8601 with seconds and a trailing Z (the `created_at` format)."""
     now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)

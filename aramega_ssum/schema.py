@@ -30,7 +30,10 @@ FIELDS: tuple[Field, ...] = (
     Field("instruction", "string", False, "The prompt given to the model (Arabic or English)."),
     Field("target", "string", False, "Exactly what the model must output."),
     Field("label", "string", True, "Canonical label for dialect/emotion; null otherwise."),
-    Field("transcription", "string", True, "Verbatim transcription of the audio."),
+    Field("transcription", "string", True, "Verbatim transcription of the audio: for synthesized speech, "
+          "exactly the text the TTS voice spoke (numbers spelled out, unsayable characters removed)."),
+    Field("source_text", "string", True, "The source's untouched text (before the TTS front-end); equals "
+          "`transcription` for recorded speech. Score against either."),
     Field("summary", "string", True, "Reference summary (ssum, tsum)."),
     Field("dialect", "string", True, "Dialect of the speech or text, when known."),
     Field("emotion", "string", True, "Emotion of the speech, when known."),
@@ -40,7 +43,7 @@ FIELDS: tuple[Field, ...] = (
 )
 
 CONFIG_FIELDS: dict[str, tuple[str, ...]] = {
-    "ssum": ("id", "audio", "transcription", "summary", "speaker", "source", "duration"),
+    "ssum": ("id", "audio", "transcription", "source_text", "summary", "speaker", "source", "duration"),
     "multitask": tuple(f.name for f in FIELDS),
 }
 

@@ -177,3 +177,12 @@ def normalizer_version(**options: bool) -> str:
         raise TypeError(f"unknown normalizer option(s): {', '.join(sorted(unknown))}")
     on = sorted(name for name, value in options.items() if value)
     return "+".join([NORMALIZER_VERSION, *on])
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a document: split at . ! ? ؟ followed by whitespace (the embedded corpus's ASR
+    segments and the Lead-k baselines use this rule)."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]

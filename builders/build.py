@@ -6,6 +6,7 @@ Examples::
     python -m builders.build --output /data/aramega-ssum --sources sources.yaml --num-proc 8
     python -m builders.build --tts mms --tts-model facebook/mms-tts-ara --max-seconds 120 --strict
     python -m builders.build --config ssum --seed 1
+    python -m builders.build --sources recipes/xlsum.yaml --tts mms --engine ray --ray-num-gpus 0.25 --num-proc 8
 
 Then, from the output's parent folder: ``load_dataset("aramega-ssum")`` (the ssum config) or
 ``load_dataset("aramega-ssum", "multitask")``.
@@ -18,7 +19,8 @@ A sources file (relative paths resolve against its folder; formats in builders/s
       - {name: sada, format: sada, path: /corpora/sada2022, tasks: [asr, dialect, ssum], chunk_seconds: 60}
       - {name: adi, format: label_dirs, path: /corpora/adi17/wav, tasks: [dialect],
          label_map: {Egypt: EGY, Saudi: GLF, Syria: LEV, Morocco: NOR}}
-      - {name: pairs, format: text_pairs, path: xlsum_ar.jsonl, tasks: [tsum, ssum]}
+      - {name: pairs, format: text_pairs, path: pairs.jsonl, tasks: [tsum, ssum]}
+      - {name: xlsum, format: xlsum, path: /corpora/xlsum, max_words: 200, truncate: sentence}
       - {name: mine, format: manifest, path: manifest.csv, tasks: [asr, emotion]}
 
 Outputs: <output>/{ssum,multitask}/{train,validation,test}-NNNNN-of-NNNNN.parquet, README.md (the
@@ -30,6 +32,7 @@ import argparse
 import contextlib
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -40,6 +43,7 @@ from tqdm import tqdm
 
 from aramega_ssum.schema import CONFIGS, SPLITS
 from aramega_ssum.text import NORMALIZER_VERSION
+from builders.frontend import frontend_for, speak_items
 from builders.items import BuildError, Item
 from builders.pool import ordered_map
 from builders.render import init_worker, render_job, single_thread_blas
@@ -67,19 +71,25 @@ def collect_items(entries: list[dict], ctx: SourceContext) -> list[Item]:
 
 
 def add_summaries(items: list[Item], summarizer, ctx: SourceContext) -> list[Item]:
-    """Fill missing summaries with the summarizer, or drop ssum/tsum from such items (reported)."""
+    """Fill missing summaries with the summarizer; items without a usable one lose ssum/tsum (reported:
+    ``missing_summary``, or the summarizer's ``summary_cut`` / ``summary_empty``)."""
     needing = [it for it in items if it.summary is None and {"ssum", "tsum"} & set(it.tasks)]
+    problems: dict[str, str] = {}
     if needing and summarizer is not None:
         texts = [it.document or it.transcription for it in needing]
-        for item, summary in zip(needing, summarizer.summarize(texts)):
-            item.summary = summary or None
-    detail = ("the summarizer returned an empty summary" if summarizer is not None
-              else "no summary column and no --summarizer")
+        for item, result in zip(needing, summarizer.generate(texts)):
+            if result.problem is None:
+                item.summary = result.text
+            else:
+                problems[item.uid] = result.problem
     kept = []
     for item in items:
         if item.summary is None and {"ssum", "tsum"} & set(item.tasks):
-            ctx.reporter.skip(item.source, item.origin, "missing_summary", f"{detail}; ssum/tsum rows dropped",
-                              item.uid)
+            reason = problems.get(item.uid, "missing_summary")
+            detail = {"summary_cut": "the summarizer stopped at max_new_tokens (a continuation, not a summary)",
+                      "summary_empty": "the summarizer returned an empty summary",
+                      "missing_summary": "no summary column and no --summarizer"}[reason]
+            ctx.reporter.skip(item.source, item.origin, reason, f"{detail}; ssum/tsum rows dropped", item.uid)
             item.tasks = tuple(t for t in item.tasks if t not in ("ssum", "tsum"))
         if item.tasks:
             kept.append(item)
@@ -95,9 +105,16 @@ def _jobs(items: list[Item]):
 
 def write_rows(items, splits, root: Path, configs, args, ctx: SourceContext) -> tuple[Stats, dict]:
     """Render audio in `num_proc` processes (in order) and stream rows into parquet shards."""
-    writer, stats = DatasetWriter(root, configs, SPLITS), Stats()
-    results = ordered_map(render_job, _jobs(items), num_proc=args.num_proc, initializer=init_worker,
-                          initargs=(args.tts, args.tts_model, args.max_seconds, args.seed, args.num_proc > 1))
+    writer, stats = DatasetWriter(root, configs, SPLITS, max_shard_bytes=args.max_shard_size), Stats()
+    initargs = (args.tts, args.tts_model, args.max_seconds, args.seed, args.num_proc > 1 or args.engine == "ray")
+    if args.engine == "ray":
+        from builders.engine_ray import ray_map
+
+        results = ray_map(_jobs(items), initargs, concurrency=args.num_proc, num_gpus=args.ray_num_gpus,
+                          address=args.ray_address)
+    else:
+        results = ordered_map(render_job, _jobs(items), num_proc=args.num_proc, initializer=init_worker,
+                              initargs=initargs)
     with single_thread_blas() if args.num_proc == 1 else contextlib.nullcontext():  # one process, one core
         _consume(items, results, splits, writer, stats, configs, args, ctx)
     return stats, writer.close()
@@ -122,6 +139,17 @@ def _consume(items, results, splits, writer, stats, configs, args, ctx: SourceCo
                 stats.add("ssum", split, row)
 
 
+def _speak(items: list[Item], args, ctx: SourceContext) -> tuple[list[Item], dict]:
+    """The text front-end of the chosen TTS voice over every TTS item (see builders/frontend.py)."""
+    if not any(it.audio and it.audio.get("kind") == "tts" for it in items):
+        return items, {"charset": None, "items_changed": 0, "by_kind": {}, "items": []}
+    try:
+        frontend = frontend_for(args.tts, args.tts_model)
+    except Exception as err:  # noqa: BLE001 - a missing model or file is one clear build error
+        raise BuildError(f"TTS backend {args.tts!r} unavailable: {err}") from None
+    return speak_items(items, frontend, ctx.reporter)
+
+
 def _entries(args) -> tuple[list[dict], dict]:
     if args.sources:
         return load_sources_file(args.sources)
@@ -135,6 +163,12 @@ def _summarizer(args, settings):
     from builders.summarize import Summarizer
 
     options = settings.get("summarizer_options") or {}
+    if args.engine == "ray":
+        from builders.engine_ray import RaySummarizer
+
+        options = {k: v for k, v in options.items() if k != "progress"}
+        return RaySummarizer(str(model), batch_size=args.summarizer_batch_size, num_gpus=args.ray_num_gpus,
+                             concurrency=args.summarizer_concurrency, address=args.ray_address, **options)
     return Summarizer(str(model), batch_size=args.summarizer_batch_size, **options)
 
 
@@ -145,12 +179,15 @@ def run_build(args, root: Path) -> dict:
     entries, settings = _entries(args)
     ctx = SourceContext(seed=args.seed)
     ctx.reporter.strict = args.strict
-    items = add_summaries(collect_items(entries, ctx), _summarizer(args, settings), ctx)
+    summarizer = _summarizer(args, settings)
+    items = add_summaries(collect_items(entries, ctx), summarizer, ctx)
+    items, spoken = _speak(items, args, ctx)
     if not items:
         raise BuildError("no usable examples in the sources (see the skipped list above)")
-    splits = assign_splits(((it.source, it.stratum, f"{it.source}:{it.group}") for it in items),
+    splits = assign_splits(((it.source, it.stratum, f"{it.source}:{it.group}") for it in items if not it.split),
                            args.seed, tuple(args.split_ratios),
                            {e["name"]: tuple(e["split_ratios"]) for e in entries if e.get("split_ratios")})
+    splits.update({f"{it.source}:{it.group}": it.split for it in items if it.split})  # a release's own split
     enumerated = time.perf_counter()
     stats, files = write_rows(items, splits, root, configs, args, ctx)
     audio_s = time.perf_counter() - enumerated
@@ -160,16 +197,19 @@ def run_build(args, root: Path) -> dict:
         "dataset": "aramega-ssum", "builder_version": BUILDER_VERSION, "seed": args.seed,
         "normalizer": NORMALIZER_VERSION, "configs_built": list(configs),
         "tts": {"backend": args.tts, "model": args.tts_model if args.tts == "mms" else None},
-        "summarizer": args.summarizer or settings.get("summarizer"), "max_seconds": args.max_seconds,
+        "summarizer": args.summarizer or settings.get("summarizer"),
+        "summaries": dict(sorted(summarizer.stats.items())) if summarizer is not None else {}, "max_seconds": args.max_seconds,
         "split_ratios": list(args.split_ratios),
         "sources": [{k: v for k, v in e.items() if not k.startswith("_")} for e in entries],
-        "configs": stats.configs(configs, files),
+        "configs": stats.configs(configs, files), "frontend": spoken,
         "audio": {"items": stats.items, "hours": round(stats.item_seconds / 3600, 4)},
         "rows_per_source": dict(sorted(stats.source_rows.items())),
         "skipped": {"total": len(ctx.reporter.skipped), "by_reason": ctx.reporter.counts(),
                     "items": ctx.reporter.skipped},
+        "adjusted": ctx.reporter.noted(),
         "timing": {"enumerate_s": round(enumerated - started, 3), "audio_s": round(audio_s, 3),
-                   "wall_s": round(time.perf_counter() - started, 3), "num_proc": args.num_proc},
+                   "wall_s": round(time.perf_counter() - started, 3), "num_proc": args.num_proc,
+                   "engine": args.engine},
     }
     for config, info in report["configs"].items():
         for split, entry in info["splits"].items():
@@ -208,6 +248,14 @@ def build(args: argparse.Namespace, replace: bool = True) -> dict:
     return report
 
 
+def _size(text: str) -> int:
+    """'500MB' -> bytes (KB/MB/GB, or KiB/MiB/GiB: powers of 1024; a bare number is bytes)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMG]?)(?:I?B)?\s*", text.upper())
+    if not match or float(match.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 500MB)")
+    return int(float(match.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[match.group(2)])
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m builders.build", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -219,7 +267,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--tts-model", default="facebook/mms-tts-ara", help="mms: hub id or local path")
     parser.add_argument("--summarizer", help="causal LM (hub id or local path) for missing summaries")
     parser.add_argument("--summarizer-batch-size", type=int, default=8)
-    parser.add_argument("--num-proc", type=int, default=1, help="processes for audio work")
+    parser.add_argument("--num-proc", type=int, default=1,
+                        help="processes (local) or render actors (ray) for audio work")
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="local: this machine's process pool; ray: a Ray Data pipeline (pip install "
+                             "'aramega-ssum[ray]')")
+    parser.add_argument("--ray-address", help="ray: join this cluster (default: start a local Ray for the build)")
+    parser.add_argument("--ray-num-gpus", type=float, default=0, help="ray: GPUs per TTS/summarizer actor")
+    parser.add_argument("--summarizer-concurrency", type=int, default=1, help="ray: summarizer actors")
+    parser.add_argument("--max-shard-size", type=_size, default="500MB",
+                        help="cap of one parquet shard, e.g. 500MB (the Hub's habit), 2GB, 64KB")
     parser.add_argument("--max-seconds", type=float, help="skip (and report) longer audio")
     parser.add_argument("--split-ratios", type=float, nargs=3, default=list(DEFAULT_RATIOS),
                         metavar=("TRAIN", "VAL", "TEST"))
@@ -229,6 +286,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.num_proc < 1:
         parser.error("--num-proc must be >= 1")
+    if args.engine == "ray":
+        try:
+            import ray.data  # noqa: F401
+        except ImportError:
+            parser.error("--engine ray needs Ray: pip install 'aramega-ssum[ray]'")
     return args
 
 

@@ -34,8 +34,7 @@ def front_matter(report: dict) -> dict:
         configs.append(entry)
         splits = report["configs"][config]["splits"]
         infos.append({"config_name": config, "features": features_yaml(config),
-                      "splits": [{"name": s, "num_bytes": splits[s].get("bytes", 0),
-                                  "num_examples": splits[s]["rows"]} for s in SPLITS]})
+                      "splits": [{"name": s, "num_examples": splits[s]["rows"]} for s in SPLITS]})
     rows = max(info["rows"] for info in report["configs"].values())
     sizes = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"))
     size = next((name for limit, name in sizes if rows < limit), "n>1M")
@@ -80,6 +79,16 @@ def _skips(report: dict) -> str:
     return f"{skipped['total']} inputs were skipped ({reasons}); each is listed with its file in `build_report.json`."
 
 
+def _fingerprints(report: dict) -> str:
+    prints = report.get("fingerprints") or {}
+    if not prints:
+        return "(no content fingerprint recorded)"
+    lines = ", ".join(f"`{config}` `{value}`" for config, value in prints.items())
+    return (f"Content fingerprints ({report.get('fingerprint_version', '?')}; "
+            f"`aramega_ssum.dataset.fingerprint(dir, config)`, independent of the parquet encoding; "
+            f"`verify_fingerprint(dir, config)` checks a copy): {lines}.")
+
+
 def statistics(report: dict) -> str:
     """The generated 'Splits and statistics' section."""
     sources = ", ".join(f"`{s['name']}` ({s['format']})" for s in report["sources"])
@@ -90,6 +99,7 @@ def statistics(report: dict) -> str:
         f"splits; ratios {report['split_ratios']}.",
         _split_table(report),
         f"Distinct audio: {report['audio']['items']} recordings, {report['audio']['hours']:.3f} hours.",
+        _fingerprints(report),
         "Labels of the classification tasks:\n\n" + _label_table(report),
         _skips(report),
     ])

@@ -19,9 +19,16 @@ benchmark of record."""
 CONSTRUCTION = """\
 Two construction paths, both in `builders/`:
 
-1. **Synthesized speech** (the embedded default and the `text_pairs` source): (document, summary)
-   text pairs; the document is spoken by a TTS backend, giving (audio, transcription = document,
-   summary). Backends: `espeak` (espeak-ng, Arabic voice `ar`; speaker variety from voice variants
+1. **Synthesized speech** (the embedded default and the `text_pairs` and `xlsum` sources):
+   (document, summary) text pairs; the document is spoken by a TTS backend, giving (audio,
+   transcription, summary). A text front-end runs before every backend: numbers, dates,
+   percentages and decimals are spelled out in Arabic words (num2words for integers; decimals read
+   "<integer> فاصلة <digits>"), and characters the voice cannot say are mapped or removed (`mms`: the
+   characters of its tokenizer's vocabulary, read from the checkpoint's `vocab.json`; `espeak`: Arabic
+   script and Latin). `transcription` is exactly the text that was spoken; the source's untouched
+   text stays in `source_text`. An utterance that would lose a word (e.g. the English words of a
+   code-switched sentence with the `mms` voice) is skipped and reported (`unspeakable_text`); every
+   change is listed per item under `frontend` in `build_report.json`. Backends: `espeak` (espeak-ng, Arabic voice `ar`; speaker variety from voice variants
    `ar+m1 ... ar+f5` with per-speaker pitch and rate, chosen by a seeded hash of the example id;
    deterministic; the default) and `mms` (transformers `VitsModel`, default checkpoint
    `facebook/mms-tts-ara`, any hub id or local path). Documents are spoken sentence by sentence with
@@ -33,7 +40,9 @@ Two construction paths, both in `builders/`:
 2. **Real speech** (`manifest`, `hf`, `sada`, `label_dirs` sources): segments with transcripts from
    a real corpus. Summaries come from a column of the source or from a pluggable summarizer (a
    transformers causal LM given by `--summarizer` as a hub id or local path, an Arabic prompt,
-   greedy decoding, batched with left padding). Consecutive segments of one recording are grouped
+   greedy decoding, batched with left padding; the document, never the instruction, is cut to the
+   model's token budget; summaries that stop at `max_new_tokens` or come back empty are skipped and
+   reported as `summary_cut` / `summary_empty`). Consecutive segments of one recording are grouped
    into summarizable chunks up to a configurable duration (`chunk_seconds`, default 60 s).
 
 Mix: `asr` from documents (sentence slices), code-switched sentences, dialect utterances and real
@@ -45,7 +54,15 @@ deterministically from its id. Bad inputs (corrupt, empty, unreadable or zero-le
 samples, audio longer than `--max-seconds`, missing files, empty or non-Arabic text, non-UTF-8
 text, duplicate ids, labels outside the inventory) are skipped, counted and listed with their file
 in `build_report.json`; `--strict` stops at the first. Two builds of the same inputs with the same
-seed give identical parquet files."""
+seed give the same content (the same fingerprint) with either engine (`--engine local`, a process
+pool; `--engine ray`, a Ray Data pipeline) and any number of workers; each split is written in
+shards of at most `--max-shard-size` (default 500 MB) named `<split>-NNNNN-of-NNNNN.parquet`.
+
+XL-Sum Arabic (`format: xlsum`, `recipes/xlsum.yaml`) is the path to a full-size build: BBC Arabic
+articles, the release's own train/val/test split kept, XL-Sum's one-sentence `summary` as the
+summary and, following Mega-SSum's sentence-wise design, the body's leading sentences up to
+`max_words` (default 200) as the spoken document (`truncate: sentence`; or `skip` longer articles),
+each truncation or skip reported."""
 
 USAGE = """\
 ```bash
@@ -75,6 +92,9 @@ LICENCES = """\
   - SADA 2022 (SDAIA) comes under its own terms from its distributor; check them;
   - Common Voice has left the Hugging Face Hub: obtain it from Mozilla Data Collective under its
     terms and never re-host its audio.
+- XL-Sum (`xlsum` source): CC BY-NC-SA 4.0, articles from BBC Arabic. A build from it is
+  non-commercial and share-alike: publish it only under the same licence with attribution, never
+  for commercial use; the text itself (`text`, `source_text`, `transcription`, `summary`) is BBC's.
 - `mms` speech: the MMS-TTS checkpoints are CC-BY-NC 4.0; audio synthesized with them inherits the
   non-commercial restriction.
 - Summaries produced by a summarizer model inherit that model's licence terms."""
@@ -86,8 +106,11 @@ LIMITATIONS = """\
   guessed vowels, so pronunciation is often wrong; "speakers" are voice variants of one engine.
 - Dialect utterances are dialectal *text* spoken by an MSA-oriented synthesizer: their dialect is
   lexical, not phonetic. Emotion is rendered through prosody rules only.
-- In code-switched sentences the English words are read by the Arabic voice, so they do not sound
-  like natural English.
+- In code-switched sentences the English words are read by espeak-ng's Arabic voice, so they do not
+  sound like natural English; the `mms` Arabic voice cannot say Latin letters at all, so those
+  utterances are skipped (and reported) in an `mms` build.
+- Spelled-out numbers are in the masculine nominative whatever the counted noun (num2words has no
+  gender agreement or case endings); dates are read day/month/year with the months يناير...ديسمبر.
 - The embedded corpus is tiny (tens of documents, hundreds of utterances): splits are small and
   metrics on them have wide confidence intervals. Use real corpora for any claim.
 - Summaries of the embedded corpus are single references; summarizer-made summaries are unverified."""

@@ -35,6 +35,7 @@ class Item:
     speaker: str | None = None
     stratum: str = ""
     parts: tuple[str, ...] = ()  # per-part transcriptions when `audio` yields ASR sub-segments
+    split: str | None = None     # a split fixed by the source (a release's own split), else assigned
     extra: dict = field(default_factory=dict)
 
 
@@ -48,6 +49,7 @@ class Reporter:
     def __init__(self, strict: bool = False):
         self.strict = strict
         self.skipped: list[dict] = []
+        self.notes: Counter = Counter()  # (source, what) -> items kept but changed (e.g. truncated)
 
     def skip(self, source: str, origin: str, reason: str, detail: str = "", uid: str | None = None) -> None:
         entry = {"source": source, "file": origin, "id": uid, "reason": reason, "detail": detail}
@@ -55,6 +57,16 @@ class Reporter:
             raise BuildError(f"{origin}: {reason}: {detail} (--strict)")
         logger.warning("skipped %s (%s): %s %s", origin, uid or "-", reason, detail)
         self.skipped.append(entry)
+
+    def note(self, source: str, what: str) -> None:
+        """Count an input that was kept but changed (reported, not skipped)."""
+        self.notes[source, what] += 1
+
+    def noted(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for (source, what), count in sorted(self.notes.items()):
+            out.setdefault(source, {})[what] = count
+        return out
 
     def counts(self) -> dict[str, int]:
         return dict(sorted(Counter(s["reason"] for s in self.skipped).items()))

@@ -10,8 +10,10 @@ Licence of the MMS checkpoints: CC-BY-NC 4.0 (speech made with them is non-comme
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -21,6 +23,32 @@ EMOTION_STYLE = {  # (speaking-rate factor, noise-scale factor)
     "neutral": (1.0, 1.0), "happy": (1.12, 1.15), "sad": (0.78, 0.7),
     "angry": (1.25, 1.3), "surprise": (1.05, 1.4),
 }
+
+
+def model_file(model: str, name: str) -> Path:
+    """A file of a checkpoint: ``<model>/<name>`` for a folder, else from the hub (or its cache)."""
+    if Path(model).is_dir():
+        return Path(model) / name
+    from huggingface_hub import hf_hub_download
+
+    return Path(hf_hub_download(model, name))
+
+
+def mms_charset(model: str = "facebook/mms-tts-ara"):
+    """What the checkpoint can say: the characters of its tokenizer's ``vocab.json``.
+
+    ``VitsTokenizer`` with ``normalize: true`` silently deletes every other character, so the
+    front-end must remove or map them first (and report it). A checkpoint that romanizes
+    (``is_uroman: true``) says the romanization of any script: not supported by the front-end.
+    """
+    from builders.frontend import Charset
+
+    config = json.loads(model_file(model, "tokenizer_config.json").read_text(encoding="utf-8"))
+    if config.get("is_uroman") or config.get("phonemize"):
+        raise RuntimeError(f"{model}: romanizing/phonemizing tokenizers are not supported by the text front-end")
+    vocab = json.loads(model_file(model, "vocab.json").read_text(encoding="utf-8"))
+    chars = frozenset(ch for token in vocab if len(token) == 1 for ch in token)
+    return Charset(f"mms:{model}", chars)
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,36 @@ def init_worker(tts: str, tts_model: str | None, max_seconds: float | None, seed
     """
     if single_thread:
         _limit_threads()
+    keep_freed_memory()
     _STATE.clear()
     _STATE.update(tts_name=tts, tts_model=tts_model, max_seconds=max_seconds, seed=seed)
+
+
+MMAP_THRESHOLD = 64 << 20
+TRIM_THRESHOLD = 256 << 20
+
+
+def keep_freed_memory() -> None:
+    """Let glibc reuse freed audio buffers instead of unmapping them (Linux/glibc; else a no-op).
+
+    A clip's arrays (a 30 s 44.1 kHz stereo WAV is ~10 MB as float32) are above glibc's default
+    mmap threshold, so each is mmapped, page-faulted in and unmapped per clip: measured on the perf
+    ingest corpus, 129k minor page faults and 0.4-0.5 s of kernel time for 60 clips in two fresh
+    workers, against 6k and 0.1 s with these thresholds (the cause of the poor --num-proc 2
+    speed-up: fresh workers never warm up glibc's dynamic threshold). Peak memory is unchanged:
+    the same buffers are reused.
+    """
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.mallopt(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
+    libc.mallopt(-1, TRIM_THRESHOLD)  # M_TRIM_THRESHOLD
 
 
 def single_thread_blas():

@@ -1,4 +1,5 @@
-"""The build report (``build_report.json``): rows per config/split/task/label, hours, skips by reason."""
+"""The build report (``build_report.json``): rows per config/split/task/label, hours, skips by reason,
+and each config's content fingerprint."""
 from __future__ import annotations
 
 import json
@@ -49,6 +50,14 @@ class Stats:
 
 
 def write_report(path: Path, report: dict) -> None:
+    """Write the report next to the built configs, adding ``fingerprints``: the content hash
+    (`aramega_ssum.dataset.fingerprint`) of each config, computed from the parquet just written."""
+    from aramega_ssum.dataset import FINGERPRINT_VERSION, fingerprint
+
+    built = report.get("configs_built") or list(report.get("configs", {}))
+    report["fingerprint_version"] = FINGERPRINT_VERSION
+    cache: dict = {}  # the ssum config's clips are the multitask ssum rows': decode each once
+    report["fingerprints"] = {config: fingerprint(path.parent, config, pcm_cache=cache) for config in built}
     path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 

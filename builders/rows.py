@@ -12,7 +12,8 @@ def _row(item: Item, task: str, row_id: str, audio: dict | None, duration: float
     row = {
         "id": row_id, "task": task, "audio": audio, "text": None,
         "instruction": instruction_for(task, row_id), "target": None, "label": None,
-        "transcription": item.transcription, "summary": item.summary, "dialect": item.dialect,
+        "transcription": item.transcription, "source_text": item.extra.get("source_text", item.transcription),
+        "summary": item.summary, "dialect": item.dialect,
         "emotion": item.emotion, "speaker": item.speaker, "source": item.source, "duration": duration,
     }
     row.update(fields)
@@ -30,16 +31,19 @@ def rows_for(item: Item, rendered: dict | None) -> Iterator[dict]:
     for task in item.tasks:
         row_id = f"{item.uid}-{task}"
         if task == "asr" and rendered and len(rendered["parts"]) > 1:
-            for index, ((part, seconds), text) in enumerate(zip(rendered["parts"], item.parts), start=1):
+            sources = item.extra.get("source_parts") or item.parts
+            for index, ((part, seconds), text, source) in enumerate(zip(rendered["parts"], item.parts, sources),
+                                                                    start=1):
                 part_id = f"{item.uid}-s{index:02d}-asr"
                 yield _row(item, task, part_id, _audio(part, part_id), seconds, target=text,
-                           transcription=text, summary=None)
+                           transcription=text, source_text=source, summary=None)
         elif task == "asr":
             yield _row(item, task, row_id, _audio(flac, row_id), duration, target=item.transcription, summary=None)
         elif task == "ssum":
             yield _row(item, task, row_id, _audio(flac, row_id), duration, target=item.summary)
         elif task == "tsum":
-            yield _row(item, task, row_id, None, None, text=item.document or item.transcription,
+            yield _row(item, task, row_id, None, None, text=item.document or item.extra.get(
+                           "source_text", item.transcription),
                        target=item.summary, speaker=None)
         elif task in ("dialect", "emotion"):
             label = getattr(item, task)

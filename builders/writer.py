@@ -1,7 +1,9 @@
 """Streaming parquet writer: one ParquetWriter per (config, split), small row groups, size-capped shards.
 
 Rows are buffered only up to a row group (100 rows or 8 MiB), so memory does not grow with the
-corpus. Shards are renamed ``{split}-{i:05d}-of-{n:05d}.parquet`` on close. The arrow schema carries
+corpus. A shard is closed before a row group would take it past ``max_shard_bytes`` (500 MiB by
+default; counted as row payload, the FLAC and text bytes), so shard boundaries depend only on the rows
+in order, never on the engine or the number of workers. Shards are renamed ``{split}-{i:05d}-of-{n:05d}.parquet`` on close. The arrow schema carries
 the ``datasets`` features in its ``huggingface`` metadata so the Audio feature survives any loader.
 """
 from __future__ import annotations
@@ -46,8 +48,9 @@ def _row_bytes(row: dict) -> int:
 
 
 class _SplitWriter:
-    def __init__(self, folder: Path, split: str, schema: pa.Schema):
-        self.folder, self.split, self.schema = folder, split, schema
+    def __init__(self, folder: Path, split: str, schema: pa.Schema, max_shard_bytes: int = SHARD_BYTES):
+        self.folder, self.split, self.schema, self.max_shard_bytes = folder, split, schema, max_shard_bytes
+        self.group_bytes = min(ROW_GROUP_BYTES, max(1, max_shard_bytes // 4))  # several groups per shard
         self.shards: list[Path] = []
         self.writer: pq.ParquetWriter | None = None
         self.buffer: list[dict] = []
@@ -56,13 +59,13 @@ class _SplitWriter:
     def add(self, row: dict) -> None:
         self.buffer.append(row)
         self.buffered += _row_bytes(row)
-        if len(self.buffer) >= ROW_GROUP_ROWS or self.buffered >= ROW_GROUP_BYTES:
+        if len(self.buffer) >= ROW_GROUP_ROWS or self.buffered >= self.group_bytes:
             self.flush()
 
     def flush(self) -> None:
         if not self.buffer:
             return
-        if self.writer is None or self.shard_bytes >= SHARD_BYTES:
+        if self.writer is None or self.shard_bytes + self.buffered > self.max_shard_bytes and self.shard_bytes:
             self._open_shard()
         table = pa.Table.from_pylist(self.buffer, schema=self.schema)
         self.writer.write_table(table, row_group_size=len(self.buffer))
@@ -99,7 +102,8 @@ class _SplitWriter:
 class DatasetWriter:
     """Writes rows of several configs and splits under ``root/<config>/``."""
 
-    def __init__(self, root: Path, configs: tuple[str, ...], splits: tuple[str, ...]):
+    def __init__(self, root: Path, configs: tuple[str, ...], splits: tuple[str, ...],
+                 max_shard_bytes: int = SHARD_BYTES):
         # pyarrow's first conversion from Python objects imports pandas (~50 MB, once): pay it up
         # front so the peak memory of a build does not depend on when the first row group flushes.
         pa.array([b""], type=pa.binary())
@@ -108,7 +112,7 @@ class DatasetWriter:
             (root / config).mkdir(parents=True, exist_ok=True)
             schema = _schema(config)
             for split in splits:
-                self.writers[config, split] = _SplitWriter(root / config, split, schema)
+                self.writers[config, split] = _SplitWriter(root / config, split, schema, max_shard_bytes)
 
     def add(self, config: str, split: str, row: dict) -> None:
         self.writers[config, split].add(row)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aramega_ssum.schema import TASKS
+from leaderboards.identity import arrival, describe, identity
+from leaderboards.keys import DEFAULT_KEYS_DIR
 from leaderboards.validate import validate_file
 
 # task -> (metric key, label, higher is better)
@@ -21,6 +23,7 @@ TASK_TITLES = {"asr": "ASR", "ssum": "Speech summ.", "tsum": "Text summ.", "dial
                "emotion": "Emotion ID"}
 STRATEGY_ORDER = ("zero-shot", "uniform", "tpc", "ads", "hybrid")
 SMOKE_MODELS = {"tiny"}
+BASELINE_PREFIX = "baseline/"  # model ids of the reference baselines (python -m benchmark.baselines)
 
 
 @dataclass
@@ -43,6 +46,16 @@ class Entry:
     def smoke(self) -> bool:
         model = self.data["model"]
         return model["id"] in SMOKE_MODELS or model.get("base_model") in SMOKE_MODELS
+
+    @property
+    def kind(self) -> str:
+        """"baseline" (a reference floor: no weights, no adapter, no training), "smoke" (tiny random
+        model) or "system"."""
+        model = self.data["model"]
+        if (model["id"].startswith(BASELINE_PREFIX) and model["base_model"] is None and model["adapter"] is None
+                and self.data["training"] is None):
+            return "baseline"
+        return "smoke" if self.smoke else "system"
 
     def headline(self, task: str) -> tuple[float, list[float] | None] | None:
         """(value, ci95) of the task's headline metric, or None when the task is not covered."""
@@ -77,15 +90,29 @@ def assign_ranks(entries: list[Entry]) -> list[Entry]:
     return entries
 
 
-def load_entries(results_dir: Path) -> tuple[list[Entry], list[tuple[Path, list[str]]]]:
-    """Validated entries of results_dir (ranked) and the rejected files with their problems."""
-    entries, rejected = [], []
+def load_entries(results_dir: Path, keys_dir: Path | None = DEFAULT_KEYS_DIR
+                 ) -> tuple[list[Entry], list[tuple[Path, list[str]]]]:
+    """Validated entries of results_dir (ranked) and the skipped files with their problems.
+
+    Duplicates (same `leaderboards.identity.identity`) never knock out the earlier entry: files are
+    taken in arrival order and a later duplicate is skipped, naming the entry it repeats.
+    """
+    valid, rejected = [], []
     for path in sorted(results_dir.glob("*.json")):
-        report = validate_file(path, results_dir=results_dir)
-        if not report.ok:
+        report = validate_file(path, results_dir=None, keys_dir=keys_dir)
+        if report.ok:
+            valid.append((path, report.data))
+        else:
             rejected.append((path, report.problems))
+    entries, seen = [], {}
+    for path, data in sorted(valid, key=lambda item: arrival(*item)):
+        key = identity(data)
+        if key in seen:
+            rejected.append((path, [f"duplicate of {seen[key]} ({describe(key)}); the earlier entry keeps "
+                                    "its place and this one is not ranked"]))
             continue
-        metrics = report.data["metrics"]
-        entries.append(Entry(path.stem, path, report.data, aggregate_score(metrics),
-                             all(task in metrics for task in TASKS)))
+        seen[key] = path
+        metrics = data["metrics"]
+        entries.append(Entry(path.stem, path, data, aggregate_score(metrics), all(t in metrics for t in TASKS)))
+    rejected.sort(key=lambda item: item[0])
     return assign_ranks(entries), rejected

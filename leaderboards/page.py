@@ -7,29 +7,34 @@ header sorts by it (again: reverse); cells carry their sort key in data-v; empty
 from __future__ import annotations
 
 import base64
+import re
 from html import escape
 from pathlib import Path
 
 from aramega_ssum.schema import TASKS
 from leaderboards.entries import HEADLINE, TASK_TITLES, Entry
-from leaderboards.render import (AGGREGATE_DOC, SMOKE_DOC, VERIFIED_DOC, detail_items, fmt, fmt_ci,
-                                 rel_link, slug)
+from leaderboards.render import (AGGREGATE_DOC, GENERATOR, LABEL_DOCS, VERIFIED_DOC, detail_items, fmt, fmt_ci,
+                                 is_rtl, labels, plain, rel_link, slug, strategy_text)
+from leaderboards.significance import LEGEND
 
 STYLE = """
 :root{color-scheme:light dark;font-family:system-ui,-apple-system,"Segoe UI","Noto Sans Arabic",sans-serif}
-body{margin:0 auto;max-width:1200px;padding:12px;line-height:1.45}
+body{margin:0 auto;max-width:1240px;padding:12px;line-height:1.45}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;max-width:100%}
 table{border-collapse:collapse;width:100%;font-size:14px}
-th,td{padding:6px 8px;border-bottom:1px solid #8886;text-align:start;vertical-align:top;white-space:nowrap}
-td.num{text-align:end;font-variant-numeric:tabular-nums}
-th{cursor:pointer;user-select:none;background:#8882}
+th,td{padding:5px 6px;border-bottom:1px solid #8886;text-align:start;vertical-align:top}
+th{cursor:pointer;user-select:none;background:#8882;font-size:13px;line-height:1.25}
+td.num{text-align:end;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.sys{overflow-wrap:anywhere;min-width:9em;max-width:16em}
 th button{all:inherit;cursor:pointer;padding:0;display:inline}
 th[aria-sort=ascending]::after{content:" \\25B2"}
 th[aria-sort=descending]::after{content:" \\25BC"}
 .ci{display:block;font-size:12px;opacity:.75}
-.badge{font-size:11px;padding:1px 6px;border-radius:8px;background:#f905;margin-inline-start:4px}
+.mark{font-size:12px;margin-inline-start:3px}
+.badge{font-size:11px;padding:1px 6px;border-radius:8px;background:#f905;margin-inline-start:4px;white-space:nowrap}
+.badge.baseline{background:#8884}
 img{max-width:100%;height:auto}
-.plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,480px),1fr));gap:8px}
+.plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,560px),1fr));gap:8px}
 figure{margin:0}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}
 dd{margin:0;overflow-wrap:anywhere}
@@ -71,14 +76,20 @@ SCRIPT = """
 
 
 def text(value: object) -> str:
-    """Escaped submitted text, isolated for bidirectional display."""
-    return f"<bdi>{escape(str(value))}</bdi>"
+    """Escaped submitted text; <bdi>-isolated when it holds right-to-left letters."""
+    body = escape(plain(value))
+    return f"<bdi>{body}</bdi>" if is_rtl(body) else body
+
+
+def prose(doc: str) -> str:
+    """One of our own Markdown-ish sentences as HTML: escaped, `code` spans kept as <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(doc))
 
 
 def _columns() -> list[tuple[str, str]]:
     cols = [("Rank", "num"), ("System", "text"), ("Strategy", "text"), ("Aggregate", "num")]
     cols += [(f"{TASK_TITLES[t]} {HEADLINE[t][1]}{'' if HEADLINE[t][2] else ' ↓'}", "num") for t in TASKS]
-    return cols + [("Data", "text"), ("Verified", "text")]
+    return cols + [("Data", "text")]
 
 
 def _header() -> str:
@@ -89,54 +100,66 @@ def _header() -> str:
     return "<thead><tr>" + "".join(cells) + "</tr></thead>"
 
 
-def _metric_cell(entry: Entry, task: str) -> str:
+def _metric_cell(entry: Entry, task: str, marks: dict) -> str:
     value = entry.headline(task)
     if value is None:
         return '<td class="num" data-v="">—</td>'
-    ci = fmt_ci(value[1])
-    return (f'<td class="num" data-v="{value[0]!r}">{fmt(value[0])}'
+    ci, mark = fmt_ci(value[1]), marks.get((entry.name, task))
+    flag = (f' <span class="mark" title="{escape(mark.describe())}">{mark.symbol()}</span>' if mark else "")
+    return (f'<td class="num" data-v="{value[0]!r}">{fmt(value[0])}{flag}'
             f'{f"<span class=ci>{ci}</span>" if ci else ""}</td>')
 
 
-def _row(entry: Entry) -> str:
+def _badges(entry: Entry) -> str:
+    return "".join(f' <span class="badge {label}" title="{escape(LABEL_DOCS[label])}">{label}</span>'
+                   for label in labels(entry))
+
+
+def _row(entry: Entry, marks: dict) -> str:
     model = entry.data["model"]["id"]
-    badge = ' <span class="badge" title="smoke baseline">smoke</span>' if entry.smoke else ""
     agg = "" if entry.aggregate is None else repr(entry.aggregate)
+    strategy = strategy_text(entry)
     cells = [f'<td class="num" data-v="{entry.rank}">{entry.rank}</td>',
-             f'<td dir="auto" data-v="{escape(model)}"><a href="#{slug(entry.name)}">{text(model)}</a>{badge}</td>',
-             f'<td dir="auto" data-v="{escape(entry.strategy)}">{text(entry.strategy)}</td>',
+             f'<td class="sys" dir="auto" data-v="{escape(model)}"><a href="#{slug(entry.name)}">{text(model)}</a>'
+             f'{_badges(entry)}</td>',
+             f'<td dir="auto" data-v="{escape(strategy)}">{text(strategy)}</td>',
              f'<td class="num" data-v="{agg}"><strong>{fmt(entry.aggregate, 4)}</strong></td>']
-    cells += [_metric_cell(entry, task) for task in TASKS]
+    cells += [_metric_cell(entry, task, marks) for task in TASKS]
     fingerprint = entry.data["data"]["fingerprint"]
-    cells += [f'<td data-v="{fingerprint}" title="{fingerprint}"><code>{fingerprint[:8]}</code></td>',
-              '<td data-v="yes">✓</td>']
+    cells += [f'<td data-v="{fingerprint}" title="{fingerprint}"><code>{fingerprint[:8]}</code></td>']
     return f'<tr id="row-{slug(entry.name)[6:]}">' + "".join(cells) + "</tr>"
 
 
-def _details(entry: Entry, out_dir: Path) -> str:
+def _details(entry: Entry, out_dir: Path, marks: dict) -> str:
     predictions = entry.path.parent / entry.data["predictions"]["path"]
-    items = "".join(f"<dt>{escape(label)}</dt><dd dir=\"auto\">{text(value)}</dd>"
-                    for label, value in detail_items(entry))
-    return (f'<section id="{slug(entry.name)}"><h3>{entry.rank}. {text(entry.data["model"]["id"])} — '
-            f'{text(entry.strategy)}</h3><p><a href="{rel_link(entry.path, out_dir)}">results JSON</a> · '
-            f'<a href="{rel_link(predictions, out_dir)}">predictions</a></p><dl>{items}</dl></section>')
+    items = "".join(f"<dt>{escape(label)}</dt><dd dir=\"auto\">{value}</dd>"
+                    for label, value in detail_items(entry, text))
+    versus = "".join(f"<dt>{escape(TASK_TITLES[t])} vs best</dt><dd>{escape(marks[entry.name, t].describe())}</dd>"
+                     for t in TASKS if (entry.name, t) in marks)
+    return (f'<section id="{slug(entry.name)}"><h3>{entry.rank}. {text(entry.data["model"]["id"])}{_badges(entry)} — '
+            f'{text(strategy_text(entry))}</h3><p><a href="{rel_link(entry.path, out_dir)}">results JSON</a> · '
+            f'<a href="{rel_link(predictions, out_dir)}">predictions</a></p><dl>{items}{versus}</dl></section>')
 
 
-def render_html(entries: list[Entry], out_dir: Path, images: dict[str, bytes]) -> str:
+def render_html(entries: list[Entry], out_dir: Path, images: dict[str, bytes], marks: dict | None = None) -> str:
     """The whole page as a string."""
+    marks = marks or {}
     table = ('<div class="scroll"><table id="leaderboard">' + _header() + "<tbody>"
-             + "".join(_row(e) for e in entries) + "</tbody></table></div>") if entries else \
+             + "".join(_row(e, marks) for e in entries) + "</tbody></table></div>") if entries else \
         "<p>No valid entries yet.</p>"
-    plots = "".join(f'<figure><img alt="{escape(task)} by strategy" src="data:image/png;base64,'
+    plots = "".join(f'<figure><img alt="{escape(TASK_TITLES[task])} per entry" src="data:image/png;base64,'
                     f'{base64.b64encode(png).decode("ascii")}"></figure>' for task, png in images.items())
-    body = [f"<h1>AraMega-SSum leaderboard</h1>",
+    docs = [AGGREGATE_DOC, VERIFIED_DOC, LEGEND]
+    labels_doc = "".join(f'<li><span class="badge {label}">{label}</span> {prose(doc)}</li>'
+                         for label, doc in LABEL_DOCS.items())
+    body = ["<h1>AraMega-SSum leaderboard</h1>",
             "<p>Values with 95% bootstrap confidence intervals; ↓ = lower is better. "
             "Click a column header to sort.</p>",
-            table, f"<p>{escape(AGGREGATE_DOC)}</p>", f"<p>{escape(VERIFIED_DOC)}</p>",
-            f'<p><span class="badge">smoke</span> {escape(SMOKE_DOC)}</p>',
+            table, *(f"<p>{prose(doc)}</p>" for doc in docs), f"<ul>{labels_doc}</ul>",
             f'<h2>Plots</h2><div class="plots">{plots}</div>' if plots else "",
-            "<h2>Details</h2>", *(_details(e, out_dir) for e in entries)]
+            "<h2>Details</h2>", *(_details(e, out_dir, marks) for e in entries)]
     return ("<!DOCTYPE html>\n<html lang=\"en\" dir=\"ltr\"><head><meta charset=\"utf-8\">"
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<meta name="generator" content="{GENERATOR}">'
             f"<title>AraMega-SSum leaderboard</title><style>{STYLE}</style></head>\n<body><main>"
             + "\n".join(body) + f"</main><script>{SCRIPT}</script></body></html>\n")

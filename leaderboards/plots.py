@@ -1,64 +1,96 @@
-"""Plots (PNG, matplotlib Agg): each task's headline metric by strategy, one bar per entry, with CIs."""
+"""Plots (PNG, matplotlib Agg): each task's headline metric, one horizontal bar per entry, with CIs.
+
+Every entry has its own row (its label on its own tick), best first. A system keeps one colour in
+every plot: colours are given once per board, to systems (model ids; seeds of one system share
+it) in ranking order; reference baselines are grey and hatched. The value is printed at the end
+of each bar, so a 0 shows as a visible stub with "0.000" beside it; an entry that does not report
+the task has no row at all.
+"""
 from __future__ import annotations
 
 import io
 import logging
+from collections import Counter
 
 from aramega_ssum.schema import TASKS
-from leaderboards.entries import HEADLINE, STRATEGY_ORDER, TASK_TITLES, Entry
+from leaderboards.entries import HEADLINE, TASK_TITLES, Entry
+from leaderboards.render import GENERATOR
 
 logger = logging.getLogger(__name__)
 
-
-def _label(entry: Entry) -> str:
-    """Legend label: the model id when it is plain ASCII (matplotlib does not shape Arabic)."""
-    model = entry.data["model"]["id"]
-    return model if model.isascii() else entry.name
+BASELINE_COLOUR = "#9a9a9a"
+STUB = 0.008  # fraction of the axis drawn for a value of 0
 
 
-def _strategies(entries: list[Entry]) -> list[str]:
-    present = {e.strategy for e in entries}
-    return [s for s in STRATEGY_ORDER if s in present] + sorted(present - set(STRATEGY_ORDER))
+def colours(entries: list[Entry]) -> dict[str, str]:
+    """{model id: colour}, assigned in ranking order over the whole board (tab10, then tab20)."""
+    import matplotlib
+
+    palette = [matplotlib.colors.to_hex(c) for c in matplotlib.colormaps["tab10"].colors]
+    palette += [matplotlib.colors.to_hex(c) for c in matplotlib.colormaps["tab20"].colors[1::2]]
+    out: dict[str, str] = {}
+    for e in sorted(entries, key=lambda e: (e.rank, e.name)):
+        model = e.data["model"]["id"]
+        if model not in out:
+            out[model] = BASELINE_COLOUR if e.kind == "baseline" else palette[len(
+                [m for m in out.values() if m != BASELINE_COLOUR]) % len(palette)]
+    return out
 
 
-def plot_task(task: str, entries: list[Entry]) -> bytes:
-    """One PNG: x = strategy, bars = entries (grouped by legend label), error bars = 95% CI."""
+def _labels(entries: list[Entry]) -> dict[str, str]:
+    """{entry name: tick label}: the model id when plain ASCII (matplotlib does not shape Arabic)
+    and unique among the entries shown, else the entry's own (unique) name."""
+    base = {e.name: e.data["model"]["id"] if e.data["model"]["id"].isascii() else e.name for e in entries}
+    counts = Counter(base.values())
+    return {name: label if counts[label] == 1 else name for name, label in base.items()}
+
+
+def bars(task: str, entries: list[Entry], palette: dict[str, str]) -> list[dict]:
+    """One bar per entry reporting `task`, best first: label, value, drawn length, CI, colour, hatch."""
+    metric, _, higher = HEADLINE[task]
+    shown = [e for e in entries if e.headline(task) is not None]
+    shown.sort(key=lambda e: ((-1 if higher else 1) * e.headline(task)[0], e.rank, e.name))
+    names = _labels(shown)
+    values = [e.headline(task)[0] for e in shown]
+    top = max([(e.headline(task)[1] or [0, v])[1] for e, v in zip(shown, values)] + values + [1e-9]) * 1.18
+    return [{"label": names[e.name], "value": v, "length": max(v, STUB * top), "top": top,
+             "ci": e.headline(task)[1] or [v, v], "colour": palette[e.data["model"]["id"]],
+             "hatch": "//" if e.kind == "baseline" else None} for e, v in zip(shown, values)]
+
+
+def plot_task(task: str, entries: list[Entry], palette: dict[str, str]) -> bytes:
+    """One PNG of the entries reporting `task`: bars = headline metric, error bars = 95% CI."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    metric, title, higher = HEADLINE[task]
-    strategies = _strategies(entries)
-    labels = sorted({_label(e) for e in entries})
-    width = 0.8 / max(len(labels), 1)
-    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=100)
-    for k, label in enumerate(labels):
-        xs, ys, lows, highs = [], [], [], []
-        for e in entries:
-            value = e.headline(task)
-            if _label(e) != label or value is None:
-                continue
-            xs.append(strategies.index(e.strategy) + (k - (len(labels) - 1) / 2) * width)
-            ys.append(value[0])
-            ci = value[1] or [value[0], value[0]]
-            lows.append(max(0.0, value[0] - ci[0]))
-            highs.append(max(0.0, ci[1] - value[0]))
-        if xs:
-            ax.bar(xs, ys, width=width * 0.95, yerr=[lows, highs], capsize=3, label=label)
-    ax.set_xticks(range(len(strategies)), strategies)
-    ax.set_ylabel(f"{title} ({'higher' if higher else 'lower'} is better)")
-    ax.set_title(f"{TASK_TITLES[task]}: {title} by strategy")
-    if len(labels) > 1:
-        ax.legend(fontsize=8)
+    _, title, higher = HEADLINE[task]
+    specs = bars(task, entries, palette)
+    top = specs[0]["top"] if specs else 1.0
+    fig, ax = plt.subplots(figsize=(7, 0.9 + 0.36 * len(specs)), dpi=100)
+    ys = list(range(len(specs)))[::-1]
+    for y, bar in zip(ys, specs):
+        value, (lo, hi) = bar["value"], bar["ci"]
+        ax.barh(y, bar["length"], height=0.7, color=bar["colour"], hatch=bar["hatch"],
+                edgecolor="#555555" if bar["hatch"] else "none", linewidth=0.5)
+        ax.errorbar(value, y, xerr=[[max(0.0, value - lo)], [max(0.0, hi - value)]], fmt="none",
+                    ecolor="#222222", capsize=3, linewidth=1)
+        ax.text(max(value, hi) + top * 0.01, y, f"{value:.3f}", va="center", fontsize=8)
+    ax.set_yticks(ys, [bar["label"] for bar in specs], fontsize=8)
+    ax.set_xlim(0, top)
+    ax.set_xlabel(f"{title} ({'higher' if higher else 'lower'} is better; bars: 95% CI)")
+    ax.set_title(f"{TASK_TITLES[task]}: {title} per entry")
+    ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", metadata={"Software": None})
+    fig.savefig(buffer, format="png", metadata={"Software": GENERATOR})
     plt.close(fig)
     return buffer.getvalue()
 
 
 def plot_tasks(entries: list[Entry]) -> dict[str, bytes]:
-    """{task: PNG bytes} for every task that some entry covers."""
-    return {task: plot_task(task, entries) for task in TASKS
+    """{task: PNG bytes} for every task that some entry covers (one colour per system throughout)."""
+    palette = colours(entries)
+    return {task: plot_task(task, entries, palette) for task in TASKS
             if any(e.headline(task) is not None for e in entries)}

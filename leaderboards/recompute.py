@@ -132,8 +132,9 @@ def _bertscore_model_allowed(data: dict, results_path: Path, problems: list[str]
     return True
 
 
-def check_predictions(data: dict, results_path: Path, problems: list[str]) -> bool:
-    """Recompute every metric, interval and breakdown; True when all agree (the entry is verified)."""
+def check_predictions(data: dict, results_path: Path, problems: list[str], key: dict | None = None) -> bool:
+    """Check the records against the answer `key` (when given), then recompute every metric,
+    interval and breakdown; True when all agree (the entry is verified)."""
     from aramega_ssum.results import split_scores
 
     path = resolve_predictions(data, results_path, problems)
@@ -143,6 +144,12 @@ def check_predictions(data: dict, results_path: Path, problems: list[str]) -> bo
     records = _read_records(path, data["predictions"]["sha256"], problems)
     if records is None:
         return False
+    if key is not None:
+        from leaderboards.keys import check_against_key
+
+        check_against_key(records, key, data, problems)
+        if len(problems) > before:
+            return False
     if not _bertscore_model_allowed(data, results_path, problems):
         return False
     try:

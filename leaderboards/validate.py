@@ -7,10 +7,13 @@ Examples::
 
 Checks, in order: the file itself (size <= 50 MB, UTF-8, strict JSON: no NaN/Infinity, no duplicate
 keys, bounded nesting), the schema (`leaderboards/schema.json`), value ranges and consistency
-between fields (tasks, counts, intervals, strategy, split), the predictions file (inside the
-results folder, sha256, readable), agreement within 1e-6 of every metric, interval and breakdown
-with `aramega_ssum.metrics.score_predictions` run on it with the recorded scoring settings, and
-duplicates of entries already in `--results-dir`. One message per problem, naming the key path.
+between fields (tasks, counts, intervals, strategy, split), duplicates of entries already in
+`--results-dir` (same identity: model id, revision, adapter, strategy, seed, steps, data), the
+answer key of the data fingerprint (`--keys-dir`, see `leaderboards.keys`: every id in the key with
+its task, every id of each reported task present, every reference matching its hash), the
+predictions file (inside the results folder, sha256, readable), and agreement within 1e-6 of every
+metric, interval and breakdown with `aramega_ssum.metrics.score_predictions` run on it with the
+recorded scoring settings. One message per problem, naming the key path.
 Exit status 0 when every file is valid, 1 otherwise. Nothing is written and nothing from a
 submission is imported or executed.
 """
@@ -28,7 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from leaderboards.checks import check_consistency, dotted
-from leaderboards.files import MAX_BYTES, decode_utf8, parse_json_strict, read_bytes_checked  # noqa: F401
+from leaderboards.files import MAX_BYTES, decode_utf8, parse_json_strict, read_bytes_checked  # noqa: F401 (re-exported)
+from leaderboards.identity import arrival, describe, identity
+from leaderboards.keys import DEFAULT_KEYS_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +41,7 @@ HERE = Path(__file__).resolve().parent
 SCHEMA_PATH = HERE / "schema.json"
 DEFAULT_RESULTS_DIR = HERE / "results"
 MAX_MESSAGES = 50
+IDENTITY_WHERE = "identity (model.id, model.revision, model.adapter.sha256, training.strategy/seed/steps, data.fingerprint)"
 PATTERN_HINTS = {
     "^[0-9a-f]{64}$": "is not a sha256 (64 lowercase hex digits)",
     "^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/\\-]+$": "is not a relative path inside the results folder "
@@ -121,32 +127,45 @@ def check_schema(data: Any, problems: list[str]) -> None:
             break
 
 
-def duplicate_key(data: dict) -> tuple:
-    """What makes two entries the same: model id and revision, strategy, dataset fingerprint."""
-    training = data.get("training") or {}
-    return (data["model"]["id"], data["model"]["revision"], training.get("strategy"),
-            data["data"]["fingerprint"])
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().parent == folder.resolve()
+    except OSError:
+        return False
 
 
-def check_duplicates(data: dict, path: Path, results_dir: Path, problems: list[str]) -> None:
-    """Flag an entry of results_dir (other than this file) with the same duplicate_key."""
+def _read_other(path: Path) -> dict | None:
+    scratch: list[str] = []
+    raw = read_bytes_checked(path, "(other)", scratch)
+    text = decode_utf8(raw, "(other)", scratch) if raw is not None else None
+    entry = parse_json_strict(text, scratch) if text is not None else None
+    return entry if isinstance(entry, dict) else None
+
+
+def check_duplicates(data: dict, path: Path, results_dir: Path, problems: list[str],
+                     new: bool | None = None) -> None:
+    """Flag an earlier entry of results_dir with the same identity (`leaderboards.identity`).
+
+    A `new` file (default: one from outside results_dir, a submission) comes after every entry in
+    it; for an entry of results_dir only an earlier arrival counts, so the first of two duplicates
+    stays valid.
+    """
     if not results_dir.is_dir():
         return
-    mine = duplicate_key(data)
+    mine = identity(data)
+    new = not _inside(path, results_dir) if new is None else new
+    my_arrival = None if new else arrival(path, data)
     for other in sorted(results_dir.glob("*.json")):
         if _same_file(other, path):
             continue
-        scratch: list[str] = []
-        raw = read_bytes_checked(other, "(other)", scratch)
-        text = decode_utf8(raw, "(other)", scratch) if raw is not None else None
-        entry = parse_json_strict(text, scratch) if text is not None else None
+        entry = _read_other(other)
         try:
-            theirs = duplicate_key(entry)
+            theirs = identity(entry)
         except (KeyError, TypeError, AttributeError):
             continue
-        if theirs == mine:
-            problems.append(f"model.id/model.revision/training.strategy/data.fingerprint: duplicate of "
-                            f"{other} (same model, revision, strategy and dataset fingerprint)")
+        if theirs == mine and (new or arrival(other, entry) < my_arrival):
+            problems.append(f"{IDENTITY_WHERE}: duplicate of {other} ({describe(mine)}); a re-run with another "
+                            "seed, step count or adapter is a new entry, the same run is not")
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -157,8 +176,11 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def validate_file(path: str | os.PathLike, *, results_dir: str | os.PathLike | None = DEFAULT_RESULTS_DIR,
-                  recompute: bool = True, now: dt.datetime | None = None) -> Report:
-    """Validate one results file; never writes. `results_dir=None` skips the duplicate check."""
+                  keys_dir: str | os.PathLike | None = DEFAULT_KEYS_DIR, recompute: bool = True,
+                  now: dt.datetime | None = None, new: bool | None = None) -> Report:
+    """Validate one results file; never writes. `results_dir=None` skips the duplicate check;
+    `keys_dir=None` skips the answer-key check (a local run on unregistered data: never verified);
+    `new=True` treats the file as the latest arrival even inside results_dir (just prepared)."""
     report = Report(Path(path))
     problems = report.problems
     raw = read_bytes_checked(report.path, "(file)", problems)
@@ -172,12 +194,19 @@ def validate_file(path: str | os.PathLike, *, results_dir: str | os.PathLike | N
     report.data = data
     check_consistency(data, problems, now=now)
     if results_dir is not None:
-        check_duplicates(data, report.path, Path(results_dir), problems)
+        check_duplicates(data, report.path, Path(results_dir), problems, new)
+    key = None
+    if keys_dir is not None:
+        from leaderboards.keys import load_key
+
+        key = load_key(data["data"]["fingerprint"], keys_dir, problems)
+        if key is None:
+            return report
     if recompute:
         from leaderboards.recompute import check_predictions
 
-        recomputed = check_predictions(data, report.path, problems)
-        report.verified = recomputed and not problems
+        recomputed = check_predictions(data, report.path, problems, key=key)
+        report.verified = recomputed and key is not None and not problems
     return report
 
 
@@ -190,6 +219,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("files", nargs="+", metavar="FILE", help="results JSON files")
     parser.add_argument("--results-dir", default=str(DEFAULT_RESULTS_DIR),
                         help="existing leaderboard entries to check duplicates against (default: %(default)s)")
+    parser.add_argument("--keys-dir", default=str(DEFAULT_KEYS_DIR),
+                        help="answer keys, one <fingerprint>.json per registered dataset (default: %(default)s)")
     return parser
 
 
@@ -198,15 +229,17 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     status, seen = 0, {}
     for name in args.files:
-        report = validate_file(name, results_dir=args.results_dir)
+        report = validate_file(name, results_dir=args.results_dir, keys_dir=args.keys_dir)
         if report.ok and report.data is not None:
-            key = duplicate_key(report.data)
+            key = identity(report.data)
             if key in seen:
-                report.problems.append(f"model.id/model.revision/training.strategy/data.fingerprint: "
-                                       f"duplicate of {seen[key]} given on the same command line")
+                report.problems.append(f"{IDENTITY_WHERE}: duplicate of {seen[key]} given on the same "
+                                       f"command line ({describe(key)})")
             seen.setdefault(key, name)
         if report.ok:
-            print(f"OK {name}: valid; every metric recomputed from the predictions (verified)")
+            what = ("ids and references match the answer key, every metric recomputed from the predictions "
+                    "(verified)" if report.verified else "valid")
+            print(f"OK {name}: valid; {what}")
         else:
             status = 1
             print(f"INVALID {name}: {len(report.problems)} problem(s)")

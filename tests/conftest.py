@@ -7,3 +7,4 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from fixtures_data import *  # noqa: E402,F401,F403
 from fixtures_model import *  # noqa: E402,F401,F403
 from fixtures_replica import *  # noqa: E402,F401,F403
+from fixtures_leaderboard import *  # noqa: E402,F401,F403

@@ -24,7 +24,7 @@ MINI_CORPUS = ROOT / "tests" / "data" / "builders" / "mini_corpus"
 def _input_key(corpus: Path) -> str:
     """Hash of everything that determines the embedded build's bytes."""
     files = sorted(corpus.glob("*.jsonl")) + sorted((ROOT / "builders").rglob("*.py"))
-    files += [ROOT / "aramega_ssum" / name for name in ("audio.py", "schema.py", "tasks.py", "text.py")]
+    files += [ROOT / "aramega_ssum" / name for name in ("audio.py", "dataset.py", "schema.py", "tasks.py", "text.py")]
     digest = hashlib.sha256()
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
@@ -80,6 +80,16 @@ def _remove_stale(current: Path, max_age_s: float = 3600) -> None:
 def mini_dataset(tmp_path_factory) -> Path:
     """A build of the small test corpus (seed 0)."""
     return _build(tmp_path_factory.mktemp("mini") / "aramega-ssum", MINI_CORPUS, 1)
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """A local 2-CPU Ray, started once per test session (the builds reuse it) and shut down after."""
+    ray = pytest.importorskip("ray")
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, object_store_memory=256 << 20, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
 
 
 # --- real-source fixtures (tiny files written into a tmp dir) ---------------------------------

@@ -90,13 +90,15 @@ def test_sada_build_with_summarizer(tiny_causal_lm, tmp_path):
     root = make_sada_source(tmp_path / "sada")
     (tmp_path / "s.yaml").write_text(
         "summarizer_options: {max_new_tokens: 6, progress: false}\n"
-        "sources:\n  - {name: sada, format: sada, path: sada, tasks: [ssum, tsum], chunk_seconds: 10}\n")
+        "sources:\n  - {name: sada, format: sada, path: sada, tasks: [asr, ssum, tsum], chunk_seconds: 10}\n")
     report = build(parse_args(["--sources", str(tmp_path / "s.yaml"), "--output", str(tmp_path / "out"),
                                "--no-progress", "--summarizer", str(tiny_causal_lm)]))
     rows = _rows(tmp_path / "out")
     assert report["summarizer"] == str(tiny_causal_lm) and root.exists()
     made = [r for r in rows if r["task"] in ("ssum", "tsum")]
-    skipped = report["skipped"]["by_reason"].get("missing_summary", 0)
+    by_reason = report["skipped"]["by_reason"]
+    skipped = sum(by_reason.get(r, 0) for r in ("missing_summary", "summary_cut", "summary_empty"))
+    assert sum(report["summaries"].get(k, 0) for k in ("ok", "summary_cut", "summary_empty")) == 3
     assert len(made) + 2 * skipped == 6  # 3 chunks x (ssum, tsum): each either has a summary or is reported
     assert all(r["summary"] and r["target"] == r["summary"] for r in made)
     json.dumps(report)

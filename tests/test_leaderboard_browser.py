@@ -71,14 +71,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def board(tmp_path_factory) -> Path:
+def board(tmp_path_factory, keys_dir) -> Path:
     """Three entries (one with an Arabic model name), ranked into an output folder."""
     results = tmp_path_factory.mktemp("results")
     make_entry(results, "tiny-hybrid", strategy="hybrid", level=2)
     make_entry(results, "tiny-uniform", strategy="uniform", level=3)
     make_entry(results, "arabic-zero", model_id=ARABIC_MODEL, strategy=None, level=0)
     out = tmp_path_factory.mktemp("board")
-    assert rank_main(["--results-dir", str(results), "--out-dir", str(out), "--strict"]) == 0
+    assert rank_main(["--results-dir", str(results), "--out-dir", str(out), "--strict", "--keys-dir", str(keys_dir)]) == 0
     return out / "index.html"
 
 
@@ -145,3 +145,37 @@ def test_rtl_text_and_phone_width(board, browser):
     assert browser.js("return document.querySelectorAll('img[src^=\"data:image/png;base64,\"]').length") == 5
     assert browser.js("return Array.from(document.querySelectorAll('[src],[href]')).filter("
                       "e => /^(https?:)?\\/\\//.test(e.getAttribute('src') || e.getAttribute('href'))).length") == 0
+
+
+@pytest.fixture(scope="module")
+def wide_board(tmp_path_factory, keys_dir) -> Path:
+    """Seven entries with long names, labels and all five tasks: the widest table the board makes."""
+    from test_leaderboard_helpers import make_records
+
+    results = tmp_path_factory.mktemp("wide-results")
+    names = ["my-organisation/qwen2.5-omni-7b-aramega-hybrid-lora-r16-final-v2", "baseline/lead-2-oracle-transcript",
+             "another-team/an-extremely-long-system-name-without-any-natural-break-points-at-all",
+             "نموذج عربي تجريبي بأسماء طويلة جدا", "tiny", "org/m", "baseline/uniform-random"]
+    for i, model in enumerate(names):
+        records = make_records(i % 4) if not model.startswith("baseline/") else \
+            [r for r in make_records(1) if r["task"] in ("ssum", "dialect")]
+        make_entry(results, f"wide-{i}", model_id=model, strategy=("hybrid", "tpc", None)[i % 3], level=i % 4,
+                   records=records)
+    out = tmp_path_factory.mktemp("wide-board")
+    assert rank_main(["--results-dir", str(results), "--out-dir", str(out), "--strict", "--keys-dir", str(keys_dir)]) == 0
+    return out / "index.html"
+
+
+def test_table_fits_a_1280_px_window(wide_board, browser):
+    browser.cmd("POST", "/window/rect", {"width": 1280, "height": 900})
+    browser.cmd("POST", "/url", {"url": wide_board.as_uri()})
+    assert browser.js("return window.outerWidth") == 1280
+    sizes = browser.js("var s = document.querySelector('.scroll'); return [s.scrollWidth, s.clientWidth,"
+                       " document.documentElement.scrollWidth, window.innerWidth,"
+                       " document.querySelectorAll('#leaderboard tbody tr').length]")
+    table_width, box_width, page_width, viewport, rows = sizes
+    assert rows == 7
+    assert table_width <= box_width, f"the table needs {table_width}px in a {box_width}px box: horizontal scrollbar"
+    assert page_width <= viewport
+    text = browser.js("return document.body.innerText")
+    assert "None" not in text and "baseline" in text and "oracle-transcript" in text and "▼" in text

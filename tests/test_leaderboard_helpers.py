@@ -16,6 +16,7 @@ from aramega_ssum.metrics import score_predictions
 from aramega_ssum.predictions import write_predictions
 from aramega_ssum.results import (RESULTS_SCHEMA_VERSION, build_results, environment, sha256_file,
                                   split_scores, write_results)
+from leaderboards.keys import make_key, write_key
 from leaderboards.validate import validate_file
 
 BOOTSTRAP = 200
@@ -44,6 +45,18 @@ def _degrade(text: str, level: int, i: int) -> str:
     return " ".join(words[:-1]) if level and i % level == 0 and len(words) > 1 else text
 
 
+def reference_rows() -> list[dict]:
+    """The test 'dataset' behind FINGERPRINT: ids, tasks, references (targets) and ASR dialects."""
+    return [{"id": r["id"], "task": r["task"], "target": r["reference"], "dialect": r.get("dialect")}
+            for r in make_records(0)]
+
+
+def write_test_keys(folder: Path, fingerprint: str = FINGERPRINT) -> Path:
+    """An answer-key folder holding the key of the test references under `fingerprint`."""
+    write_key(make_key(reference_rows(), fingerprint=fingerprint, dataset="aramega-ssum"), folder)
+    return folder
+
+
 def make_records(level: int = 2) -> list[dict]:
     """Prediction records for all five tasks (level: 0 = perfect generative outputs)."""
     recs = [{"id": f"asr-{i}", "task": "asr", "prediction": _degrade(ref, level, i), "reference": ref,
@@ -59,7 +72,8 @@ def make_records(level: int = 2) -> list[dict]:
 
 
 def make_entry(folder: Path, name: str = "entry", *, model_id: str = "tiny", strategy: str | None = "hybrid",
-               level: int = 2, fingerprint: str = FINGERPRINT, records: list[dict] | None = None) -> Path:
+               level: int = 2, fingerprint: str = FINGERPRINT, records: list[dict] | None = None,
+               seed: int = 0) -> Path:
     """Write <folder>/<name>/predictions.jsonl and <folder>/<name>.json (a valid results file)."""
     folder.mkdir(parents=True, exist_ok=True)
     pred_path = write_predictions(folder / name / "predictions.jsonl", records or make_records(level))
@@ -67,7 +81,7 @@ def make_entry(folder: Path, name: str = "entry", *, model_id: str = "tiny", str
                                bootstrap=BOOTSTRAP, seed=0)
     training = None if strategy is None else {
         "strategy": strategy, "schedule_config_sha256": hashlib.sha256(strategy.encode()).hexdigest(),
-        "seed": 0, "steps": 40, "effective_batch": 8}
+        "seed": seed, "steps": 40, "effective_batch": 8}
     adapter = None if strategy is None else {
         "r": 16, "alpha": 32, "dropout": 0.05, "sha256": "cd" * 32, "trainable_params": 4096,
         "targets": ["model.language_model.layers.0.self_attn.q_proj"]}
@@ -89,8 +103,8 @@ def entry(tmp_path_factory) -> Path:
     return make_entry(tmp_path_factory.mktemp("results"))
 
 
-def test_valid_entry_passes_and_is_verified(entry):
-    report = validate_file(entry, results_dir=entry.parent)
+def test_valid_entry_passes_and_is_verified(entry, keys_dir):
+    report = validate_file(entry, results_dir=entry.parent, keys_dir=keys_dir)
     assert report.problems == []
     assert report.ok and report.verified
 

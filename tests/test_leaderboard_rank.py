@@ -17,7 +17,7 @@ ARABIC = "نموذج|عربي"  # a '|' that must not break the Markdown table
 
 
 @pytest.fixture(scope="module")
-def board(tmp_path_factory):
+def board(tmp_path_factory, keys_dir):
     """results/: two complete entries, a partial one (tsum only), an Arabic-named zero-shot entry
     and two invalid files; out/: what rank writes."""
     results = tmp_path_factory.mktemp("results")
@@ -32,16 +32,16 @@ def board(tmp_path_factory):
     (results / "cheater.json").write_text(json.dumps(bad), encoding="utf-8")
     (results / "broken.json").write_bytes(b"\xff\xfe not json")
     out = tmp_path_factory.mktemp("out")
-    return results, out
+    return results, out, keys_dir
 
 
 @pytest.fixture(scope="module")
 def ranked(board):
     """Run the CLI entry point in-process, capturing stdout and stderr."""
-    results, out = board
+    results, out, keys = board
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        code = main(["--results-dir", str(results), "--out-dir", str(out)])
+        code = main(["--results-dir", str(results), "--out-dir", str(out), "--keys-dir", str(keys)])
     assert code == 0, stderr.getvalue()
     return SimpleNamespace(stdout=stdout.getvalue(), stderr=stderr.getvalue()), out
 
@@ -69,10 +69,12 @@ def test_ranking_order_and_markdown(ranked):
     assert names == ["arabic-zero", "tiny-uniform", "tiny-hybrid", "partial-tsum"]  # partial entry last
     md = (out / "LEADERBOARD.md").read_text("utf-8")
     rows = [line for line in md.splitlines() if line.startswith("| ") and not line.startswith("| Rank")]
-    assert len(rows) == 4 and all(row.count(" | ") == 11 for row in rows)  # 12 columns, '|' escaped
-    assert rows[0].startswith("| 1 | <bdi>نموذج&#124;عربي</bdi> (smoke) | <bdi>zero-shot</bdi> | 0.9333 |")
-    assert "[0.033, 0.167]" in rows[2]  # CI of the hybrid entry's WER
+    assert len(rows) == 4 and all(row.count(" | ") == 10 for row in rows)  # 11 columns, '|' escaped
+    assert rows[0].startswith("| 1 | <bdi>نموذج&#124;عربي</bdi> (smoke) | zero-shot | 0.9333 |")  # <bdi> only for RTL
+    assert "0.000 [0.000, 0.000] ★" in rows[0]  # the best WER, and a 0 is a number, not a blank
+    assert "0.100 [0.033, 0.167] ▼" in rows[2]  # CI of the hybrid entry's WER; worse than the best
     assert rows[3].split(" | ")[4] == "—"  # partial entry: no ASR
+    assert "None" not in md and "<bdi>tiny</bdi>" not in md and "&#95;" not in md
     assert "Aggregate = mean over the tasks" in md and "not comparable to the paper" in md
     assert "(#entry-tiny-hybrid)" in md and '<a id="entry-tiny-hybrid"></a>' in md
     assert "cheater" not in md
@@ -90,31 +92,67 @@ def test_page_and_plots_written(ranked):
 
 
 def test_output_is_deterministic(board, ranked, tmp_path):
-    results, out = board
-    assert main(["--results-dir", str(results), "--out-dir", str(tmp_path)]) == 0
+    results, out, keys = board
+    assert main(["--results-dir", str(results), "--out-dir", str(tmp_path), "--keys-dir", str(keys)]) == 0
     for name in ("LEADERBOARD.md", "plots/asr.png"):
         assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
     # index.html links are relative to its own folder; the rest is identical
     strip = lambda text: re.sub(r'href="[^"#]*"', "", text)  # noqa: E731
     assert strip((tmp_path / "index.html").read_text("utf-8")) == strip((out / "index.html").read_text("utf-8"))
-    assert main(["--results-dir", str(results), "--out-dir", str(tmp_path), "--strict", "--no-plots"]) == 1
+    assert main(["--results-dir", str(results), "--out-dir", str(tmp_path), "--keys-dir", str(keys), "--strict",
+                 "--no-plots"]) == 1
 
 
-def test_ties_share_a_rank(tmp_path):
+def test_ties_share_a_rank(tmp_path, keys_dir):
     make_entry(tmp_path, "a", model_id="model-a", level=2)
     make_entry(tmp_path, "b", model_id="model-b", level=2)
     out = tmp_path / "out"
-    assert main(["--results-dir", str(tmp_path), "--out-dir", str(out), "--no-plots", "--strict"]) == 0
+    assert main(["--results-dir", str(tmp_path), "--out-dir", str(out), "--no-plots", "--strict",
+                 "--keys-dir", str(keys_dir)]) == 0
     md = (out / "LEADERBOARD.md").read_text("utf-8")
-    assert "| 1 | <bdi>model-a</bdi>" in md and "| 1 | <bdi>model-b</bdi>" in md
+    assert "| 1 | model-a (smoke) |" in md and "| 1 | model-b (smoke) |" in md
     assert not (out / "plots").exists()
 
 
-def test_submitted_text_is_escaped(tmp_path):
+def test_submitted_text_is_escaped(tmp_path, keys_dir):
     make_entry(tmp_path, "xss", model_id='<script>alert(1)</script> [x](javascript:y) | *b*')
     out = tmp_path / "out"
-    assert main(["--results-dir", str(tmp_path), "--out-dir", str(out), "--no-plots", "--strict"]) == 0
+    assert main(["--results-dir", str(tmp_path), "--out-dir", str(out), "--no-plots", "--strict",
+                 "--keys-dir", str(keys_dir)]) == 0
     page = (out / "index.html").read_text("utf-8")
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     md = (out / "LEADERBOARD.md").read_text("utf-8")
-    assert "<script>" not in md and "](javascript" not in md and "&#60;script&#62;" in md
+    assert "<script>" not in md and "](javascript" not in md and "&#60;script&#62;" in md and "&#124;" in md
+
+
+def test_plots_one_bar_per_entry_stable_colours_and_zero_stub(tmp_path, keys_dir):
+    from leaderboards.entries import load_entries
+    from leaderboards.plots import bars, colours
+
+    make_entry(tmp_path, "z-best", model_id="zeta", strategy="hybrid", level=0)
+    make_entry(tmp_path, "a-worse", model_id="alpha", strategy="hybrid", level=3)
+    zero = [dict(r, prediction="") if r["task"] == "tsum" else r for r in make_records(1)]
+    make_entry(tmp_path, "m-zero", model_id="mu", strategy="tpc", records=zero)
+    entries, rejected = load_entries(tmp_path, keys_dir)
+    assert not rejected
+    palette = colours(entries)
+    assert palette["zeta"] != palette["alpha"] != palette["mu"]
+    assert list(palette) == [e.data["model"]["id"] for e in entries]  # ranking order, not alphabetical
+    for task in ("asr", "tsum", "emotion"):
+        specs = bars(task, entries, palette)
+        assert sorted(b["label"] for b in specs) == ["alpha", "mu", "zeta"]  # one bar each, own tick
+        assert {b["label"]: b["colour"] for b in specs} == {m: palette[m] for m in ("alpha", "mu", "zeta")}
+    tsum = {b["label"]: b for b in bars("tsum", entries, palette)}
+    assert tsum["mu"]["value"] == 0.0 and tsum["mu"]["length"] > 0  # 0 is drawn as a stub
+
+
+def test_seeds_of_one_system_are_summarized(tmp_path, keys_dir):
+    make_entry(tmp_path, "hybrid-seed0", model_id="org/m", strategy="hybrid", level=2, seed=0)
+    make_entry(tmp_path, "hybrid-seed1", model_id="org/m", strategy="hybrid", level=3, seed=1)
+    out = tmp_path / "out"
+    assert main(["--results-dir", str(tmp_path), "--out-dir", str(out), "--no-plots", "--strict",
+                 "--keys-dir", str(keys_dir)]) == 0
+    md = (out / "LEADERBOARD.md").read_text("utf-8")
+    section = md.split("## Systems with several seeds", 1)[1].split("## Details", 1)[0]
+    row = next(line for line in section.splitlines() if line.startswith("| org/m"))
+    assert "| hybrid | 0, 1 |" in row and " ± " in row and "(n=2)" in row

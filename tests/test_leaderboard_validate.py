@@ -225,10 +225,10 @@ def test_enough_distinct_cases():
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_malformed_submission_rejected(world, name):
+def test_malformed_submission_rejected(world, name, keys_dir):
     path = write_case(world, name)
     before = snapshot(world)
-    report = validate_file(path, results_dir=world / "board")
+    report = validate_file(path, results_dir=world / "board", keys_dir=keys_dir)
     assert snapshot(world) == before, "validation must not write anything"
     assert not report.ok and not report.verified
     expected = CASES[name][1]
@@ -236,19 +236,20 @@ def test_malformed_submission_rejected(world, name):
     assert not (world / "PWNED").exists()
 
 
-def test_duplicate_entry_rejected(world):
+def test_duplicate_entry_rejected(world, keys_dir):
     before = snapshot(world)
-    report = validate_file(world / "sub" / "entry.json", results_dir=world / "dup")
+    report = validate_file(world / "sub" / "entry.json", results_dir=world / "dup", keys_dir=keys_dir)
     assert snapshot(world) == before
     assert len(report.problems) == 1
-    assert report.problems[0].startswith("model.id/model.revision/training.strategy/data.fingerprint: "
-                                         "duplicate of ") and "same-system.json" in report.problems[0]
+    assert report.problems[0].startswith("identity (model.id, model.revision, model.adapter.sha256, "
+                                         "training.strategy/seed/steps, data.fingerprint): duplicate of ")
+    assert "same-system.json" in report.problems[0] and "tiny@tiny-seed0" in report.problems[0]
     # the same file inside the leaderboard is not its own duplicate
-    assert validate_file(world / "dup" / "same-system.json", results_dir=world / "dup").ok
+    assert validate_file(world / "dup" / "same-system.json", results_dir=world / "dup", keys_dir=keys_dir).ok
 
 
 @pytest.mark.parametrize("which", ["results", "predictions"])
-def test_oversized_file_refused_without_reading(world, which):
+def test_oversized_file_refused_without_reading(world, which, keys_dir):
     folder = world / f"big-{which}"
     folder.mkdir(exist_ok=True)
     big = folder / ("entry.json" if which == "results" else "predictions.jsonl")
@@ -261,24 +262,24 @@ def test_oversized_file_refused_without_reading(world, which):
         results = folder / "entry.json"
         results.write_text(dump(data), encoding="utf-8")
     before = snapshot(folder)
-    report = validate_file(results, results_dir=None)
+    report = validate_file(results, results_dir=None, keys_dir=keys_dir)
     assert snapshot(folder) == before
     where = "(file)" if which == "results" else "predictions.path"
     assert any(p.startswith(f"{where}: ") and "over the 52,428,800-byte (50 MB) limit" in p
                for p in report.problems), report.problems
 
 
-def test_cli_exit_codes_and_messages(world):
+def test_cli_exit_codes_and_messages(world, keys_dir):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     bad = write_case(world, "metric-not-matching-predictions")
     good = world / "sub" / "entry.json"
     run = subprocess.run([sys.executable, "-m", "leaderboards.validate", str(good), str(bad),
-                          "--results-dir", str(world / "board")], cwd=REPO, env=env,
+                          "--results-dir", str(world / "board"), "--keys-dir", str(keys_dir)], cwd=REPO, env=env,
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 1, run.stderr
     assert f"OK {good}" in run.stdout and f"INVALID {bad}: 1 problem(s)" in run.stdout
     assert "  - metrics.dialect.macro_f1: recorded 0.99" in run.stdout
-    assert main([str(good), "--results-dir", str(world / "board")]) == 0
+    assert main([str(good), "--results-dir", str(world / "board"), "--keys-dir", str(keys_dir)]) == 0
 
 
 def test_strategy_names_come_from_the_registry():
@@ -287,10 +288,10 @@ def test_strategy_names_come_from_the_registry():
     assert {"uniform", "tpc", "ads", "hybrid"} <= set(known_strategies())
 
 
-def test_unreadable_other_entries_do_not_break_duplicate_check(world, tmp_path):
+def test_unreadable_other_entries_do_not_break_duplicate_check(world, tmp_path, keys_dir):
     (tmp_path / "junk.json").write_bytes(b"\xff not json")
     (tmp_path / "list.json").write_text("[]")
-    report = validate_file(world / "sub" / "entry.json", results_dir=tmp_path)
+    report = validate_file(world / "sub" / "entry.json", results_dir=tmp_path, keys_dir=keys_dir)
     assert report.ok, report.problems
     data = copy.deepcopy(load(world))
     assert data["verified"] is False

@@ -94,7 +94,7 @@ def test_predictions_scores_and_results_are_valid(run):
     assert results["training"]["effective_batch"] == 8
     assert results["data"]["n"] == {t: 4 for t in scores["tasks"]}
     assert results["efficiency"]["train_wall_s"] > 0 and results["model"]["adapter"]["r"] == 16
-    report = validate_file(out / "results.json", results_dir=None)
+    report = validate_file(out / "results.json", results_dir=None, keys_dir=None)  # a 4-per-task run: no key check
     assert not report.problems, report.problems
     assert "wer" in stdout and "training loss:" in stdout and str(out) in stdout
 

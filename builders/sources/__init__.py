@@ -18,7 +18,7 @@ import yaml
 from aramega_ssum.schema import TASKS
 from builders.items import BuildError, Item, Reporter, UniqueIds
 
-FORMATS = ("embedded", "manifest", "hf", "sada", "label_dirs", "text_pairs")
+FORMATS = ("embedded", "manifest", "hf", "sada", "label_dirs", "text_pairs", "xlsum")
 COMMON_KEYS = {"name", "format", "path", "tasks", "_where"}
 TOP_LEVEL_KEYS = {"sources", "summarizer", "summarizer_options"}
 
