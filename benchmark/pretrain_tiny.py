@@ -95,7 +95,7 @@ def pretrain(data_dir, output: Path, *, steps: int, batch: int, lr: float, seed:
     for step, chunk in enumerate(schedule(rows, steps, batch, seed)):
         b = build_training_batch(chunk, processor)
         sums, counts = target_losses(model, to_device(b, torch.device("cpu")), b["labels"])
-        loss = sums.sum() / counts.sum().clamp(min=1)
+        loss = (sums / counts.clamp(min=1)).mean()  # per example: a 1-token label weighs as much as a transcript
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
