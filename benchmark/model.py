@@ -1,14 +1,17 @@
 """Model loading: the tiny random Qwen2.5-Omni thinker (built offline, cached) or the real one; LoRA.
 
-`load_model(name="tiny" | hub id | local path) -> (model, processor)`:
+`load_model(name="tiny" | "tiny-random" | hub id | local path) -> (model, processor)`:
 
-- "tiny": a seeded random `Qwen2_5OmniThinkerForConditionalGeneration` (hidden 64, 2 layers, a
+- "tiny": the committed embedded base `benchmark/tiny_base/` (a small thinker whose every weight
+  `python -m benchmark.pretrain_tiny` trained on the embedded train split; its revision is
+  ``tiny-<content hash>``), loaded through the same `from_pretrained` path as a real checkpoint.
+- "tiny-random": a seeded random `Qwen2_5OmniThinkerForConditionalGeneration` (hidden 64, 2 layers, a
   1-layer audio encoder whose `proj` maps to the LM hidden size, a 1-block vision encoder), a
   byte-level BPE tokenizer trained locally (`tokenizers`) on the embedded corpus text plus the task
   instructions and labels, with the Qwen special tokens and chat template, and a 128-bin
   `WhisperFeatureExtractor`. Built once into ``<cache_dir>/<hash of training text + recipe>/``
-  (default ``.cache/tiny-qwen2.5-omni``, or ``$ARAMEGA_SSUM_CACHE/tiny-qwen2.5-omni``) and always
-  loaded back through the same `from_pretrained` path as a real checkpoint.
+  (default ``.cache/tiny-qwen2.5-omni``, or ``$ARAMEGA_SSUM_CACHE/tiny-qwen2.5-omni``): the unit
+  tests' model and (at other sizes, `build_tiny_folder`) pretraining's starting point.
 - hub id / local path: resolved by `benchmark.hub.resolve_model` (cache snapshot + sha, or folder +
   content hash); safetensors only, no `trust_remote_code`; a full Qwen2.5-Omni checkpoint
   (model_type ``qwen2_5_omni``, the hub's layout) has its thinker loaded alone (``thinker.*`` keys,
@@ -18,9 +21,8 @@
 
 `apply_lora(model, r=16, alpha=32, dropout=0.05, ...)` adapts only the language model's q/k/v/o
 projections; the audio encoder and its aligner (`audio_tower.proj`) stay frozen unless asked.
-The tiny model is random, not pretrained: the strategy configs' `tiny:` block also trains its input
-embeddings and LM head (`model.extra_trainable`), saved next to the adapter as
-``extra_trainable.safetensors`` and loaded back by `load_adapter`.
+Base-model weights trained besides LoRA (`model.extra_trainable`, an unfrozen aligner) are saved next to
+the adapter as ``extra_trainable.safetensors`` and loaded back by `load_adapter`.
 """
 from __future__ import annotations
 
