@@ -8,7 +8,7 @@ SYSTEM_PACKAGES := espeak-ng sox libavcodec59 libavformat59 libavutil57 libswres
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install system-deps demo test perf clean
+.PHONY: install system-deps demo test perf tiny-base clean
 
 install: system-deps $(STAMP)
 
@@ -23,6 +23,12 @@ $(STAMP): pyproject.toml
 
 demo: install
 	$(PY) -m benchmark.run --strategy hybrid
+
+# Re-create the committed embedded base (benchmark/tiny_base/) from the train split; the exact command
+# and its loss curve are in benchmark/tiny_base/pretrain.json. Refuses to overwrite: move the old one away first.
+tiny-base: install
+	@test -d aramega-ssum || $(PY) -m builders.build --output aramega-ssum
+	$(PY) -m benchmark.pretrain_tiny --data aramega-ssum --output benchmark/tiny_base.new
 
 test: install
 	$(PY) -m pytest -q

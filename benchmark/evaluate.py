@@ -7,6 +7,7 @@ Examples:
     python -m benchmark.evaluate --model Qwen/Qwen2.5-Omni-7B --adapter runs/x/adapter --config runs/x/config.yaml
     python -m benchmark.evaluate --model tiny --adapter runs/hybrid/adapter --output-dir runs/hybrid/eval
     python -m benchmark.evaluate --model /models/omni-thinker --tasks asr ssum --max-new-tokens 256
+    python -m benchmark.evaluate --model tiny --adapter runs/hybrid/adapter --ablate-audio silence
 
 Writes ``predictions.jsonl`` (one record per example: id, task, prediction, reference,
 raw_prediction, + dialect for ASR rows when known) and ``scores.json`` (exactly what
@@ -21,7 +22,8 @@ and predictions are written in the split's order. Classification outputs are map
 inventory with `aramega_ssum.tasks.canonical_label` (whole output, then its first line); an output
 that maps to no label is kept verbatim and scored as invalid. Clips longer than
 --max-audio-seconds are truncated (or skipped with --skip-long-audio) and counted; by default no
-audio is ever cut.
+audio is ever cut. --ablate-audio silence replaces every clip by silence of the same length (does the
+model hear, or only guess priors?).
 """
 from __future__ import annotations
 
@@ -60,6 +62,36 @@ def load_rows(data_dir, split: str = "test", config: str = "multitask") -> list[
             raise FileNotFoundError(f"{data_dir}/{config}: no {split}-*.parquet shards") from None
         return [row for f in files for row in pq.read_table(f).to_pylist()]
     return [dict(row) for row in load_split(data_dir, split, config)]
+
+
+ABLATIONS = ("silence",)
+
+
+def ablate_audio(rows: list[dict], mode: str) -> list[dict]:
+    """Copies of `rows` whose audio is replaced: "silence" = zeros of the same length and rate (16-bit WAV).
+
+    An audio ablation shows whether a model's scores come from hearing: on silence, a model that
+    hears falls to chance on dialect and emotion and fails ASR; one that only learned priors does not move.
+    """
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    from aramega_ssum.audio import decode_audio
+
+    if mode not in ABLATIONS:
+        raise ValueError(f"unknown audio ablation {mode!r}; known: {', '.join(ABLATIONS)}")
+    out = []
+    for row in rows:
+        if row.get("audio") is None:
+            out.append(row)
+            continue
+        samples, rate = decode_audio(row["audio"])
+        buffer = io.BytesIO()
+        sf.write(buffer, np.zeros(len(samples), dtype=np.float32), rate, format="WAV", subtype="PCM_16")
+        out.append({**row, "audio": {"bytes": buffer.getvalue(), "path": f"silence-{row.get('id')}.wav"}})
+    return out
 
 
 def parse_output(task: str, text: str) -> str:
@@ -279,6 +311,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dtype", help="float32 | bfloat16 | float16 (default: bfloat16 on CUDA for real models, "
                         "else float32)")
     parser.add_argument("--attn-implementation", help="sdpa | flash_attention_2 | eager (default model.attn_implementation)")
+    parser.add_argument("--ablate-audio", choices=ABLATIONS,
+                        help="replace every clip before generation: silence = zeros of the same length")
     parser.add_argument("--seed", type=int, default=0, help="seed of the tiny model's weights")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the CIs (0 = none)")
     parser.add_argument("--bootstrap-seed", type=int, help="seed of the bootstrap (default: --seed)")
@@ -376,6 +410,8 @@ def _evaluate_cli(args: argparse.Namespace, opts: dict, d, output_dir: Path) -> 
             ensure_dataset(str(args.data), seed=args.seed)
         d.barrier()
     rows = select_rows(load_rows(args.data, args.split, args.config_name), args.tasks, args.limit)
+    if args.ablate_audio:
+        rows = ablate_audio(rows, args.ablate_audio)
     model, processor = load_model(args.model, dtype=args.dtype, device=d.device, seed=args.seed,
                                   attn_implementation=opts["attn_implementation"])
     if args.adapter:
@@ -409,6 +445,7 @@ def _generate_and_write(args, opts: dict, d, model, processor, rows, output_dir:
     if summary is None:  # not rank 0
         return None
     write_json_atomic(output_dir / OUTPUT_MARKER, {**summary["generation"], "model": args.model,
+                                                   "ablate_audio": args.ablate_audio,
                                                    "revision": model.get_base_model().source.revision
                                                    if args.adapter else model.source.revision})
     return summary

@@ -1,14 +1,17 @@
 """Model loading: the tiny random Qwen2.5-Omni thinker (built offline, cached) or the real one; LoRA.
 
-`load_model(name="tiny" | hub id | local path) -> (model, processor)`:
+`load_model(name="tiny" | "tiny-random" | hub id | local path) -> (model, processor)`:
 
-- "tiny": a seeded random `Qwen2_5OmniThinkerForConditionalGeneration` (hidden 64, 2 layers, a
+- "tiny": the committed embedded base `benchmark/tiny_base/` (a small thinker whose every weight
+  `python -m benchmark.pretrain_tiny` trained on the embedded train split; its revision is
+  ``tiny-<content hash>``), loaded through the same `from_pretrained` path as a real checkpoint.
+- "tiny-random": a seeded random `Qwen2_5OmniThinkerForConditionalGeneration` (hidden 64, 2 layers, a
   1-layer audio encoder whose `proj` maps to the LM hidden size, a 1-block vision encoder), a
   byte-level BPE tokenizer trained locally (`tokenizers`) on the embedded corpus text plus the task
   instructions and labels, with the Qwen special tokens and chat template, and a 128-bin
   `WhisperFeatureExtractor`. Built once into ``<cache_dir>/<hash of training text + recipe>/``
-  (default ``.cache/tiny-qwen2.5-omni``, or ``$ARAMEGA_SSUM_CACHE/tiny-qwen2.5-omni``) and always
-  loaded back through the same `from_pretrained` path as a real checkpoint.
+  (default ``.cache/tiny-qwen2.5-omni``, or ``$ARAMEGA_SSUM_CACHE/tiny-qwen2.5-omni``): the unit
+  tests' model and (at other sizes, `build_tiny_folder`) pretraining's starting point.
 - hub id / local path: resolved by `benchmark.hub.resolve_model` (cache snapshot + sha, or folder +
   content hash); safetensors only, no `trust_remote_code`; a full Qwen2.5-Omni checkpoint
   (model_type ``qwen2_5_omni``, the hub's layout) has its thinker loaded alone (``thinker.*`` keys,
@@ -18,9 +21,8 @@
 
 `apply_lora(model, r=16, alpha=32, dropout=0.05, ...)` adapts only the language model's q/k/v/o
 projections; the audio encoder and its aligner (`audio_tower.proj`) stay frozen unless asked.
-The tiny model is random, not pretrained: the strategy configs' `tiny:` block also trains its input
-embeddings and LM head (`model.extra_trainable`), saved next to the adapter as
-``extra_trainable.safetensors`` and loaded back by `load_adapter`.
+Base-model weights trained besides LoRA (`model.extra_trainable`, an unfrozen aligner) are saved next to
+the adapter as ``extra_trainable.safetensors`` and loaded back by `load_adapter`.
 """
 from __future__ import annotations
 
@@ -42,7 +44,11 @@ logger = logging.getLogger(__name__)
 
 TINY_RECIPE_VERSION = "1"
 TINY_VOCAB_SIZE = 4000
+TINY_SIZE = {"hidden": 64, "layers": 2, "audio_layers": 1, "audio_dim": 32, "vocab": TINY_VOCAB_SIZE}
 DATA_DIR = Path(__file__).resolve().parent.parent / "aramega_ssum" / "data"
+TINY_BASE_DIR = Path(__file__).resolve().parent / "tiny_base"  # committed: weights + tokenizer + pretrain.json
+RANDOM_TINY = "tiny-random"  # the seeded random thinker (unit tests' fixture, pretraining's initialization)
+TINY_NAMES = ("tiny", RANDOM_TINY)
 EXTRA_WEIGHTS = "extra_trainable.safetensors"  # base-model weights trained besides LoRA, next to the adapter
 LORA_TARGET_REGEX = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)$"
 EXTRA_TOKENS = {
@@ -124,6 +130,15 @@ def load_processor(path: str) -> AudioOnlyQwenOmniProcessor:
     return AudioOnlyQwenOmniProcessor(feature_extractor, tokenizer, chat_template=CHAT_TEMPLATE)
 
 
+def tiny_base_dir() -> Path:
+    """The committed embedded base ("tiny"): the folder `benchmark.pretrain_tiny` wrote (see its README note)."""
+    path = TINY_BASE_DIR
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"{path}: the pretrained tiny base is missing; rebuild it with "
+                                f"`python -m benchmark.pretrain_tiny --output {path}` (see {path}/pretrain.json)")
+    return path
+
+
 def default_cache_dir() -> Path:
     return Path(os.environ.get("ARAMEGA_SSUM_CACHE", ".cache")) / "tiny-qwen2.5-omni"
 
@@ -141,16 +156,19 @@ def load_model(name: str = "tiny", *, dtype=None, device="cpu", seed: int = 0, c
     """
     from transformers import Qwen2_5OmniThinkerForConditionalGeneration as Thinker
 
-    from benchmark.hub import ModelSource, resolve_model
+    from benchmark.hub import ModelSource, content_sha256, resolve_model
 
     device = torch.device(device)
     if dtype is None:
-        dtype = torch.bfloat16 if (device.type == "cuda" and name != "tiny") else torch.float32
+        dtype = torch.bfloat16 if (device.type == "cuda" and name not in TINY_NAMES) else torch.float32
     elif isinstance(dtype, str):
         dtype = getattr(torch, dtype)
     if name == "tiny":
+        path = tiny_base_dir()
+        source = ModelSource(name, path, f"tiny-{content_sha256(path)[:16]}", "tiny")
+    elif name == RANDOM_TINY:
         path = build_tiny(cache_dir=cache_dir, seed=seed)
-        source = ModelSource(name, path, f"tiny-{path.name}", "tiny")
+        source = ModelSource(name, path, f"tiny-random-{path.name}", "tiny")
     else:
         source = resolve_model(name)
     kwargs = dict(dtype=dtype, use_safetensors=True, trust_remote_code=False,
@@ -260,11 +278,21 @@ def build_tiny(cache_dir=None, seed: int = 0) -> Path:
     target = root / tiny_key(texts, seed)
     if (target / "config.json").exists():
         return target
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=root))
+    return build_tiny_folder(target, seed=seed, texts=texts)
+
+
+def build_tiny_folder(target, *, seed: int = 0, size: dict | None = None, texts: list[str] | None = None) -> Path:
+    """Write a random tiny thinker of `size` (TINY_SIZE's keys) into `target` (atomically) unless it exists."""
+    target = Path(target)
+    if (target / "config.json").exists():
+        return target
+    texts = tokenizer_training_text() if texts is None else texts
+    size = {**TINY_SIZE, **(size or {})}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        tokenizer = train_tiny_tokenizer(texts)
-        _tiny_model(tokenizer, seed).save_pretrained(tmp, safe_serialization=True)
+        tokenizer = train_tiny_tokenizer(texts, size["vocab"])
+        _tiny_model(tokenizer, seed, size).save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         _feature_extractor().save_pretrained(tmp)
         try:
@@ -278,7 +306,7 @@ def build_tiny(cache_dir=None, seed: int = 0) -> Path:
     return target
 
 
-def train_tiny_tokenizer(texts: list[str]):
+def train_tiny_tokenizer(texts: list[str], vocab_size: int = TINY_VOCAB_SIZE):
     """A byte-level BPE tokenizer with the Qwen special tokens and chat template."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -287,7 +315,7 @@ def train_tiny_tokenizer(texts: list[str]):
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=TINY_VOCAB_SIZE, special_tokens=list(SPECIAL_TOKENS), show_progress=False,
+        vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS), show_progress=False,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     tok.train_from_iterator(texts, trainer=trainer)
@@ -305,21 +333,24 @@ def _feature_extractor():
     return WhisperFeatureExtractor(feature_size=128, sampling_rate=16000, return_attention_mask=True)
 
 
-def _tiny_model(tokenizer, seed: int):
+def _tiny_model(tokenizer, seed: int, size: dict | None = None):
     from transformers import Qwen2_5OmniThinkerConfig, Qwen2_5OmniThinkerForConditionalGeneration
 
+    size = {**TINY_SIZE, **(size or {})}
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
-    hidden = 64
+    hidden, adim = size["hidden"], size["audio_dim"]
+    heads = max(4, hidden // 32)
+    half = hidden // heads // 2  # mrope_section sums to head_dim / 2
     config = Qwen2_5OmniThinkerConfig(
-        audio_config=dict(num_mel_bins=128, encoder_layers=1, encoder_attention_heads=2, encoder_ffn_dim=64,
-                          d_model=32, output_dim=hidden, n_window=100, max_source_positions=1500),
+        audio_config=dict(num_mel_bins=128, encoder_layers=size["audio_layers"], encoder_attention_heads=2,
+                          encoder_ffn_dim=2 * adim, d_model=adim, output_dim=hidden, n_window=100, max_source_positions=1500),
         vision_config=dict(depth=1, hidden_size=32, intermediate_size=32, num_heads=2, out_hidden_size=hidden,
                            fullatt_block_indexes=[0]),
-        text_config=dict(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=128,
-                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+        text_config=dict(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden,
+                         num_hidden_layers=size["layers"], num_attention_heads=heads, num_key_value_heads=heads // 2,
                          max_position_embeddings=32768, tie_word_embeddings=False,
                          rope_parameters={"rope_type": "default", "rope_theta": 10000.0,
-                                          "mrope_section": [2, 3, 3]},  # sums to head_dim/2 = 8
+                                          "mrope_section": [half - 2 * (half * 3 // 8), half * 3 // 8, half * 3 // 8]},
                          pad_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"]),
         audio_token_index=ids["<|AUDIO|>"], image_token_index=ids["<|IMAGE|>"],
         video_token_index=ids["<|VIDEO|>"], audio_start_token_id=ids["<|audio_bos|>"],

@@ -191,7 +191,8 @@ def run_build(args, root: Path) -> dict:
     if not items:
         raise BuildError("no usable examples in the sources (see the skipped list above)")
     splits = assign_splits(((it.source, it.stratum, f"{it.source}:{it.group}") for it in items if not it.split),
-                           args.seed, tuple(args.split_ratios))
+                           args.seed, tuple(args.split_ratios),
+                           {e["name"]: tuple(e["split_ratios"]) for e in entries if e.get("split_ratios")})
     splits.update({f"{it.source}:{it.group}": it.split for it in items if it.split})  # a release's own split
     enumerated = time.perf_counter()
     stats, files = write_rows(items, splits, root, configs, args, ctx)

@@ -28,8 +28,11 @@ def split_sizes(n: int, ratios: tuple[float, float, float] = DEFAULT_RATIOS) -> 
 
 
 def assign_splits(keys: Iterable[tuple[str, str, str]], seed: int = 0,
-                  ratios: tuple[float, float, float] = DEFAULT_RATIOS) -> dict[str, str]:
+                  ratios: tuple[float, float, float] = DEFAULT_RATIOS,
+                  source_ratios: dict[str, tuple[float, float, float]] | None = None) -> dict[str, str]:
     """Map each group to a split; `keys` are ``(source, stratum, group)`` in input order.
+
+    `source_ratios` overrides `ratios` for the sources it names (a source entry's ``split_ratios``).
 
     A group seen under several strata is assigned in the first one. Strata with fewer than three
     groups are pooled per source, so small sources still reach validation and test.
@@ -46,9 +49,9 @@ def assign_splits(keys: Iterable[tuple[str, str, str]], seed: int = 0,
         key = (source, stratum) if len(groups) >= 3 else (source, "\0pooled")
         pooled.setdefault(key, []).extend(groups)
     assignment: dict[str, str] = {}
-    for groups in pooled.values():
+    for (source, _), groups in pooled.items():
         ordered = sorted(groups, key=lambda g: _rank(seed, g))
-        n_train, n_val, _ = split_sizes(len(ordered), ratios)
+        n_train, n_val, _ = split_sizes(len(ordered), (source_ratios or {}).get(source, ratios))
         for index, group in enumerate(ordered):
             split = SPLITS[0] if index < n_train else SPLITS[1] if index < n_train + n_val else SPLITS[2]
             assignment[group] = split

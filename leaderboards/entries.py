@@ -48,8 +48,8 @@ class Entry:
 
     @property
     def kind(self) -> str:
-        """"baseline" (a reference floor: no weights, no adapter, no training), "smoke" (tiny random
-        model) or "system"."""
+        """"baseline" (a reference floor: no weights, no adapter, no training), "smoke" (the embedded
+        tiny base) or "system"."""
         model = self.data["model"]
         if (model["id"].startswith(BASELINE_PREFIX) and model["base_model"] is None and model["adapter"] is None
                 and self.data["training"] is None):

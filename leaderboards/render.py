@@ -22,9 +22,11 @@ AGGREGATE_DOC = ("Aggregate = mean over the tasks of a 0..1 score: 1 - WER (clip
                  "Entries covering all five tasks are ranked first; partial entries follow (their "
                  "aggregate is over fewer tasks and not comparable).")
 LABEL_DOCS = {
-    "smoke": ("the tiny random Qwen2.5-Omni thinker trained on the embedded mini corpus with synthetic "
-              "(espeak-ng) speech. It checks the pipeline end to end; its numbers are noise and are not "
-              "comparable to the paper or to real systems."),
+    "smoke": ("the embedded tiny Qwen2.5-Omni thinker (benchmark/tiny_base, pretrained by "
+              "`python -m benchmark.pretrain_tiny` on the embedded train split) fine-tuned on the embedded "
+              "corpus with synthetic (espeak-ng) speech. It checks the pipeline end to end; see the README's "
+              "embedded-benchmark section for what its numbers can resolve; not comparable to the paper or "
+              "to real systems."),
     "baseline": ("a reference floor computed without any model (`python -m benchmark.baselines`): "
                  "`majority` predicts the most frequent train label, `uniform-random` a label drawn "
                  "uniformly (seeded), `lead-1`/`lead-2` the first one or two sentences of the document. "

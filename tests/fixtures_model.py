@@ -71,9 +71,9 @@ def tiny_model_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_model_dir):
-    from benchmark.model import load_model
+    from benchmark.model import RANDOM_TINY, load_model
 
-    model, processor = load_model("tiny", cache_dir=tiny_model_dir.parent, seed=0)
+    model, processor = load_model(RANDOM_TINY, cache_dir=tiny_model_dir.parent, seed=0)
     return model, processor
 
 

@@ -128,3 +128,25 @@ def test_cli_with_a_saved_adapter(tiny_model_dir, speech_rows, tmp_path, capsys)
                  "--output-dir", str(tmp_path / "eval"), "--max-new-tokens", "2", "--bootstrap", "0"])
     assert code == 0 and "emotion" in capsys.readouterr().out
     assert {r["task"] for r in read_predictions(tmp_path / "eval" / "predictions.jsonl")} == {"emotion", "tsum"}
+
+
+def test_ablate_audio_silence_keeps_each_clip_length_and_zeroes_it(speech_rows):
+    import numpy as np
+
+    from aramega_ssum.audio import decode_audio
+    from benchmark.evaluate import ablate_audio
+
+    silent = ablate_audio(speech_rows, "silence")
+    assert [r["id"] for r in silent] == [r["id"] for r in speech_rows]
+    assert any(r.get("audio") is not None for r in speech_rows)
+    for before, after in zip(speech_rows, silent):
+        if before.get("audio") is None:  # text-only rows (tsum) pass unchanged
+            assert after == before
+            continue
+        real, rate = decode_audio(before["audio"])
+        quiet, quiet_rate = decode_audio(after["audio"])
+        assert quiet_rate == rate and len(quiet) == len(real) and np.abs(real).max() > 0
+        assert not np.any(quiet) and {k: v for k, v in after.items() if k != "audio"} == \
+            {k: v for k, v in before.items() if k != "audio"}
+    with pytest.raises(ValueError, match="unknown audio ablation"):
+        ablate_audio(speech_rows, "noise")

@@ -8,6 +8,7 @@ printed, and that `benchmark.evaluate --adapter <run>/adapter` reproduces the ru
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from benchmark.model import TINY_BASE_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = 60
@@ -45,10 +48,10 @@ def test_training_loss_falls_well_below_its_start(run):
     train, val = _train_log(out)
     losses = [r["loss"] for r in train]
     first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
-    assert first > 7.5  # about ln(vocab) for the random tiny model
-    # measured: 8.13 -> 5.95 in these 60 steps (2.57 after the demo's 200)
-    assert last < 0.85 * first, f"training loss {first:.3f} -> {last:.3f}"
-    assert val[-1]["loss"] < val[0]["loss"] - 0.3
+    vocab = json.loads((TINY_BASE_DIR / "config.json").read_text(encoding="utf-8"))["text_config"]["vocab_size"]
+    assert first < 0.9 * math.log(vocab)  # the pretrained base starts well below a uniform guess
+    assert last < first, f"training loss {first:.3f} -> {last:.3f}"
+    assert val[-1]["loss"] < val[0]["loss"]
 
 
 def test_train_log_is_complete(run):
@@ -114,9 +117,8 @@ def test_adapter_loads_onto_the_base_model(run):
     assert saved and any("lora_B" in k and float(v.abs().sum()) > 0 for k, v in saved.items())
     loaded = {n: p for n, p in peft_model.named_parameters() if "lora_B" in n}
     assert len(loaded) == sum("lora_B" in k for k in saved)
-    extra = load_file(str(adapter / "extra_trainable.safetensors"))  # the tiny demo also trains embeddings + head
-    assert {k.rsplit(".", 2)[-2] for k in extra} == {"lm_head", "embed_tokens"}
-    assert all(torch.isfinite(v).all() for v in extra.values())
+    assert not (adapter / "extra_trainable.safetensors").exists()  # the pretrained base needs LoRA only
+    assert all(torch.isfinite(p).all() for p in loaded.values())
 
 
 def test_plots_are_pngs(run):
@@ -141,3 +143,31 @@ def test_evaluating_the_saved_adapter_reproduces_the_run(run, embedded_dataset, 
     ran = {r["id"]: r["raw_prediction"] for r in read_predictions(out / "predictions.jsonl")}
     again = {r["id"]: r["raw_prediction"] for r in read_predictions(tmp_path / "predictions.jsonl")}
     assert again == ran
+
+
+def _evaluate(out: Path, data: Path, dest: Path, *extra: str) -> dict:
+    cmd = [sys.executable, "-m", "benchmark.evaluate", "--model", "tiny", "--adapter", str(out / "adapter"),
+           "--data", str(data), "--tasks", "asr", "dialect", "emotion", "--limit", "25", "--bootstrap", "50",
+           "--output-dir", str(dest), "--max-new-tokens", "48", *extra]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads((dest / "scores.json").read_text(encoding="utf-8"))
+
+
+def _figure(scores: dict, task: str, metric: str) -> float:
+    return float(scores["tasks"][task]["metrics"][metric]["value"])
+
+
+@pytest.mark.xfail(strict=True, reason="issue 14 open: the committed embedded base does not hear yet (emotion/dialect "
+                                      "at chance with real audio); strict: passing means remove this marker")
+def test_silenced_audio_costs_the_model_its_hearing(run, embedded_dataset, tmp_path):
+    """--ablate-audio silence: a model that hears loses emotion/dialect F1 and ASR; one cut off from audio would not."""
+    out, _ = run
+    real = _evaluate(out, embedded_dataset, tmp_path / "real")
+    silent = _evaluate(out, embedded_dataset, tmp_path / "silence", "--ablate-audio", "silence")
+    gaps = {task: _figure(real, task, "macro_f1") - _figure(silent, task, "macro_f1") for task in ("emotion", "dialect")}
+    cer = (_figure(real, "asr", "cer"), _figure(silent, "asr", "cer"))
+    assert gaps["emotion"] >= 0.3, (gaps, cer)
+    assert gaps["dialect"] >= 0.15, (gaps, cer)
+    assert cer[1] - cer[0] >= 0.25, (gaps, cer)

@@ -1,0 +1,164 @@
+"""Pretrain the embedded default base: a small Qwen2.5-Omni thinker that has learned to hear espeak speech.
+
+Examples:
+    python -m benchmark.pretrain_tiny --data aramega-ssum --output .cache/tiny-base
+    python -m benchmark.pretrain_tiny --steps 300 --hidden 128 --layers 3 --output /tmp/base
+
+The random tiny thinker of `benchmark.model` cannot hear: fine-tuning LoRA on it only memorizes
+label priors. This script trains every weight of a (wider) tiny thinker, same class and code path
+(`Qwen2_5OmniThinkerForConditionalGeneration`, the chat prompt of `benchmark.prompting`), on the
+TRAIN split only of the built dataset: ASR rows (the espeak speech) first, then every task's rows
+(dialect, emotion, ssum, tsum) in the benchmark's own prompt format. Deterministic from --seed
+(`torch.use_deterministic_algorithms`, fixed thread count). The folder it writes loads with
+`benchmark.model.load_model(<folder>)` like any checkpoint.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+logger = logging.getLogger(__name__)
+
+ASR_FIRST = 0.0  # share of the steps spent on ASR rows only, before the mixed phase
+# Sampling weight of each task in the mixed phase (rows uniform inside a task): the classification
+# tasks get most of a small CPU budget; tsum/ssum teach the summary format.
+TASK_WEIGHTS = {"asr": 0.3, "dialect": 0.3, "emotion": 0.3, "tsum": 0.05, "ssum": 0.05}
+LABEL_REPEAT = 2000  # labels repeated in the tokenizer text: each becomes one token
+
+
+def train_rows(data_dir, max_seconds: float) -> list[dict]:
+    """The train split's rows whose audio is at most `max_seconds` long (long ssum rows dominate cost)."""
+    from benchmark.evaluate import load_rows
+
+    rows = load_rows(data_dir, "train")
+    return [r for r in rows if float(r.get("duration") or 0.0) <= max_seconds and r.get("target")]
+
+
+def tokenizer_texts(rows: list[dict]) -> list[str]:
+    """The tokenizer's training text: the train rows' targets, prompts and documents, task instructions and labels."""
+    from aramega_ssum.tasks import TASK_REGISTRY
+
+    texts = [t for r in rows for t in (r.get("target"), r.get("text")) if t]
+    for task in TASK_REGISTRY.values():
+        texts.extend(task.instructions)
+        for label in task.labels:
+            texts.extend([label] * LABEL_REPEAT + list(task.aliases.get(label, ())))
+    return texts + ["system", "user", "assistant", "You are a helpful assistant."]
+
+
+def schedule(rows: list[dict], steps: int, batch: int, seed: int) -> list[list[dict]]:
+    """Batches: ASR-only for the first ASR_FIRST of the steps, then all tasks; rows of a batch of similar length."""
+    rng = random.Random(seed)
+    by_task: dict[str, list[dict]] = {}
+    for row in rows:
+        by_task.setdefault(row["task"], []).append(row)
+    tasks = [t for t in TASK_WEIGHTS if by_task.get(t)]
+    weights = [TASK_WEIGHTS[t] for t in tasks]
+    out = []
+    for step in range(steps):
+        if step < int(steps * ASR_FIRST):
+            chosen = rng.sample(by_task["asr"], min(batch, len(by_task["asr"])))
+        else:
+            chosen = [rng.choice(by_task[t]) for t in rng.choices(tasks, weights, k=batch)]
+        out.append(sorted(chosen, key=lambda r: float(r.get("duration") or 0.0)))
+    return out
+
+
+def pretrain(data_dir, output: Path, *, steps: int, batch: int, lr: float, seed: int, size: dict,
+             max_seconds: float, threads: int, command: str = "") -> dict:
+    from benchmark.model import build_tiny_folder, load_model
+    from benchmark.prompting import build_training_batch
+    from benchmark.train import target_losses, to_device
+
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True)
+    random.seed(seed)
+    rows = train_rows(data_dir, max_seconds)
+    with tempfile.TemporaryDirectory(prefix="tiny-init-") as tmp:  # the seeded random start
+        init = build_tiny_folder(Path(tmp) / "init", seed=seed, size=size, texts=tokenizer_texts(rows))
+        model, processor = load_model(str(init), drop_vision=False)  # saved whole, like any checkpoint
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    warm = max(1, steps // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * max(0.05, 1 - s / max(1, steps)))
+    curve, start = [], time.perf_counter()
+    for step, chunk in enumerate(schedule(rows, steps, batch, seed)):
+        b = build_training_batch(chunk, processor)
+        sums, counts = target_losses(model, to_device(b, torch.device("cpu")), b["labels"])
+        loss = (sums / counts.clamp(min=1)).mean()  # per example: a 1-token label weighs as much as a transcript
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        if step % 10 == 0 or step == steps - 1:
+            curve.append({"step": step, "loss": round(float(loss.detach()), 4), "s": round(time.perf_counter() - start, 1)})
+            logger.info("step %d loss %.3f (%.0f s)", step, float(loss.detach()), time.perf_counter() - start)
+    model.eval()
+    info = {"command": command, "steps": steps, "batch": batch, "lr": lr, "seed": seed, "size": size, "max_seconds": max_seconds,
+            "train_rows": len(rows), "wall_s": round(time.perf_counter() - start, 1), "curve": curve}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
+    model.save_pretrained(tmp, safe_serialization=True)
+    processor.tokenizer.save_pretrained(tmp)
+    processor.feature_extractor.save_pretrained(tmp)
+    (tmp / "pretrain.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+    tmp.rename(output)
+    return info
+
+
+def command_line(argv=None) -> str:
+    """The command as a user would type it (recorded in pretrain.json)."""
+    import shlex
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    return " ".join(["python -m benchmark.pretrain_tiny", *map(shlex.quote, args)])
+
+
+def parse_args(argv=None):
+    doc = __doc__.split("\n\n")
+    p = argparse.ArgumentParser(prog="python -m benchmark.pretrain_tiny", description=doc[0],
+                                epilog="\n\n".join(doc[1:]), formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, default=Path("aramega-ssum"), help="built dataset folder (train split used)")
+    p.add_argument("--output", type=Path, required=True)
+    p.add_argument("--steps", type=int, default=400)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--audio-layers", type=int, default=2)
+    p.add_argument("--audio-dim", type=int, default=64)
+    p.add_argument("--vocab", type=int, default=600, help="BPE vocabulary size (default 600)")
+    p.add_argument("--max-seconds", type=float, default=12.0, help="skip longer train clips (default 12)")
+    p.add_argument("--threads", type=int, default=2)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.output.exists():
+        print(f"error: {args.output} exists; pass a new folder", file=sys.stderr)
+        return 2
+    size = {"hidden": args.hidden, "layers": args.layers, "audio_layers": args.audio_layers,
+            "audio_dim": args.audio_dim, "vocab": args.vocab}
+    info = pretrain(args.data, args.output, steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
+                    size=size, max_seconds=args.max_seconds, threads=args.threads,
+                    command=command_line(argv))
+    print(json.dumps({k: v for k, v in info.items() if k != "curve"}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

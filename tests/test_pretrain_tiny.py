@@ -1,0 +1,48 @@
+"""benchmark.pretrain_tiny: deterministic from its seed, train split only, a folder load_model reads back."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from benchmark.model import TINY_BASE_DIR, load_model
+from benchmark.pretrain_tiny import main, tokenizer_texts, train_rows
+
+
+def _digest(folder: Path) -> str:
+    return hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
+
+
+def test_pretraining_reproduces_its_weights_from_the_seed(embedded_dataset, tmp_path):
+    args = ["--data", str(embedded_dataset), "--steps", "3", "--batch", "2", "--hidden", "64", "--threads", "1"]
+    assert main([*args, "--output", str(tmp_path / "a")]) == 0
+    assert main([*args, "--output", str(tmp_path / "b")]) == 0
+    assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
+    assert main([*args, "--seed", "1", "--output", str(tmp_path / "c")]) == 0
+    assert _digest(tmp_path / "c") != _digest(tmp_path / "a")
+    info = json.loads((tmp_path / "a" / "pretrain.json").read_text(encoding="utf-8"))
+    assert info["steps"] == 3 and len(info["curve"]) >= 2
+    model, processor = load_model(str(tmp_path / "a"))
+    assert type(model).__name__ == "Qwen2_5OmniThinkerForConditionalGeneration"
+
+
+def test_pretraining_reads_the_train_split_only(embedded_dataset):
+    from benchmark.evaluate import load_rows
+
+    rows = train_rows(embedded_dataset, max_seconds=1e9)
+    test_ids = {r["id"] for r in load_rows(embedded_dataset, "test")}
+    assert rows and not test_ids & {r["id"] for r in rows}
+    test_targets = {r["target"] for r in load_rows(embedded_dataset, "test") if r["task"] == "asr"}
+    assert not test_targets & set(tokenizer_texts(rows))
+
+
+def test_an_existing_output_folder_is_refused(tmp_path, capsys):
+    (tmp_path / "x").mkdir()
+    assert main(["--output", str(tmp_path / "x")]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_the_committed_base_records_how_it_was_made():
+    info = json.loads((TINY_BASE_DIR / "pretrain.json").read_text(encoding="utf-8"))
+    assert {"steps", "seed", "size", "command", "train_rows", "curve"} <= set(info)
+    assert info["command"].startswith("python -m benchmark.pretrain_tiny")
