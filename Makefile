@@ -27,8 +27,8 @@ demo: install
 # Re-create the committed embedded base (benchmark/tiny_base/) from the train split; the exact command
 # and its loss curve are in benchmark/tiny_base/pretrain.json. Refuses to overwrite: move the old one away first.
 tiny-base: install
-	@test -d aramega-ssum || $(PY) -m builders.build --output aramega-ssum
-	$(PY) -m benchmark.pretrain_tiny --data aramega-ssum --output benchmark/tiny_base.new
+	@test -d aramega-ssum || $(PY) -m builders.build --output-dir aramega-ssum
+	$(PY) -m benchmark.pretrain_tiny --data aramega-ssum --output-dir benchmark/tiny_base.new
 
 test: install
 	$(PY) -m pytest -q

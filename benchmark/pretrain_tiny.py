@@ -1,16 +1,18 @@
-"""Pretrain the embedded default base: a small Qwen2.5-Omni thinker that has learned to hear espeak speech.
+"""Pretrain the embedded default base: a small Qwen2.5-Omni thinker trained on the embedded train split.
 
 Examples:
-    python -m benchmark.pretrain_tiny --data aramega-ssum --output .cache/tiny-base
-    python -m benchmark.pretrain_tiny --steps 300 --hidden 128 --layers 3 --output /tmp/base
+    python -m benchmark.pretrain_tiny --data aramega-ssum --output-dir .cache/tiny-base
+    python -m benchmark.pretrain_tiny --max-steps 1200 --hidden 128 --layers 3 --output-dir /tmp/base
 
 The random tiny thinker of `benchmark.model` cannot hear: fine-tuning LoRA on it only memorizes
 label priors. This script trains every weight of a (wider) tiny thinker, same class and code path
 (`Qwen2_5OmniThinkerForConditionalGeneration`, the chat prompt of `benchmark.prompting`), on the
-TRAIN split only of the built dataset: ASR rows (the espeak speech) first, then every task's rows
-(dialect, emotion, ssum, tsum) in the benchmark's own prompt format. Deterministic from --seed
-(`torch.use_deterministic_algorithms`, fixed thread count). The folder it writes loads with
-`benchmark.model.load_model(<folder>)` like any checkpoint.
+TRAIN split only of the built dataset: ASR rows (the espeak speech) and every other task's rows
+(dialect, emotion, ssum, tsum) in the benchmark's own prompt format, mixed by TASK_WEIGHTS.
+Deterministic from --seed (`torch.use_deterministic_algorithms`, fixed thread count). The folder
+it writes loads with `benchmark.model.load_model(<folder>)` like any checkpoint. The committed base
+(`benchmark/tiny_base`, 300 steps) does NOT hear yet: its fine-tuned scores are at chance and the
+silence ablation leaves them unchanged (README, "The embedded benchmark").
 """
 from __future__ import annotations
 
@@ -25,7 +27,12 @@ from pathlib import Path
 
 import torch
 
+from aramega_ssum.cli import add_common, cli_main, deprecated, make_parser, setup_logging
+from aramega_ssum.outputs import check_output_dir, swap_into_place
+
 logger = logging.getLogger(__name__)
+
+PRETRAIN_MARKER = "pretrain.json"  # only this tool writes it: marks a folder it may replace (--overwrite)
 
 ASR_FIRST = 0.0  # share of the steps spent on ASR rows only, before the mixed phase
 # Sampling weight of each task in the mixed phase (rows uniform inside a task): the classification
@@ -112,8 +119,8 @@ def pretrain(data_dir, output: Path, *, steps: int, batch: int, lr: float, seed:
     model.save_pretrained(tmp, safe_serialization=True)
     processor.tokenizer.save_pretrained(tmp)
     processor.feature_extractor.save_pretrained(tmp)
-    (tmp / "pretrain.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
-    tmp.rename(output)
+    (tmp / PRETRAIN_MARKER).write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+    swap_into_place(tmp, output)
     return info
 
 
@@ -125,13 +132,12 @@ def command_line(argv=None) -> str:
     return " ".join(["python -m benchmark.pretrain_tiny", *map(shlex.quote, args)])
 
 
-def parse_args(argv=None):
-    doc = __doc__.split("\n\n")
-    p = argparse.ArgumentParser(prog="python -m benchmark.pretrain_tiny", description=doc[0],
-                                epilog="\n\n".join(doc[1:]), formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(argv=None) -> argparse.Namespace:
+    p = make_parser("python -m benchmark.pretrain_tiny", __doc__)
     p.add_argument("--data", type=Path, default=Path("aramega-ssum"), help="built dataset folder (train split used)")
-    p.add_argument("--output", type=Path, required=True)
-    p.add_argument("--steps", type=int, default=400)
+    p.add_argument("--output-dir", type=Path, required=True, help="folder for the base (a new or empty folder)")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier output of this tool")
+    p.add_argument("--max-steps", type=int, default=300, help="optimizer steps")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--seed", type=int, default=0)
@@ -139,22 +145,29 @@ def parse_args(argv=None):
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--audio-layers", type=int, default=2)
     p.add_argument("--audio-dim", type=int, default=64)
-    p.add_argument("--vocab", type=int, default=600, help="BPE vocabulary size (default 600)")
-    p.add_argument("--max-seconds", type=float, default=12.0, help="skip longer train clips (default 12)")
+    p.add_argument("--vocab", type=int, default=600, help="BPE vocabulary size")
+    p.add_argument("--max-audio-seconds", type=float, default=12.0, help="skip longer train clips")
     p.add_argument("--threads", type=int, default=2)
-    return p.parse_args(argv)
+    deprecated(p, "--output", "--output-dir", "output_dir", type=Path)
+    deprecated(p, "--steps", "--max-steps", "max_steps", type=int)
+    deprecated(p, "--max-seconds", "--max-audio-seconds", "max_audio_seconds", type=float)
+    add_common(p)
+    args = p.parse_args(argv)
+    if args.max_steps < 1 or args.batch < 1 or args.lr <= 0 or args.max_audio_seconds <= 0:
+        p.error("--max-steps and --batch must be >= 1, --lr and --max-audio-seconds > 0")
+    return args
 
 
+@cli_main()
 def main(argv=None) -> int:
+    """CLI: pretrain the embedded base into --output-dir; prints its summary as JSON."""
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    if args.output.exists():
-        print(f"error: {args.output} exists; pass a new folder", file=sys.stderr)
-        return 2
+    setup_logging(args)
+    check_output_dir(args.output_dir, PRETRAIN_MARKER, tool="benchmark.pretrain_tiny", overwrite=args.overwrite)
     size = {"hidden": args.hidden, "layers": args.layers, "audio_layers": args.audio_layers,
             "audio_dim": args.audio_dim, "vocab": args.vocab}
-    info = pretrain(args.data, args.output, steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
-                    size=size, max_seconds=args.max_seconds, threads=args.threads,
+    info = pretrain(args.data, args.output_dir, steps=args.max_steps, batch=args.batch, lr=args.lr, seed=args.seed,
+                    size=size, max_seconds=args.max_audio_seconds, threads=args.threads,
                     command=command_line(argv))
     print(json.dumps({k: v for k, v in info.items() if k != "curve"}))
     return 0

@@ -14,11 +14,11 @@ def _digest(folder: Path) -> str:
 
 
 def test_pretraining_reproduces_its_weights_from_the_seed(embedded_dataset, tmp_path):
-    args = ["--data", str(embedded_dataset), "--steps", "3", "--batch", "2", "--hidden", "64", "--threads", "1"]
-    assert main([*args, "--output", str(tmp_path / "a")]) == 0
-    assert main([*args, "--output", str(tmp_path / "b")]) == 0
+    args = ["--data", str(embedded_dataset), "--max-steps", "3", "--batch", "2", "--hidden", "64", "--threads", "1"]
+    assert main([*args, "--output-dir", str(tmp_path / "a")]) == 0
+    assert main([*args, "--output-dir", str(tmp_path / "b")]) == 0
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
-    assert main([*args, "--seed", "1", "--output", str(tmp_path / "c")]) == 0
+    assert main([*args, "--seed", "1", "--output-dir", str(tmp_path / "c")]) == 0
     assert _digest(tmp_path / "c") != _digest(tmp_path / "a")
     info = json.loads((tmp_path / "a" / "pretrain.json").read_text(encoding="utf-8"))
     assert info["steps"] == 3 and len(info["curve"]) >= 2
@@ -36,10 +36,12 @@ def test_pretraining_reads_the_train_split_only(embedded_dataset):
     assert not test_targets & set(tokenizer_texts(rows))
 
 
-def test_an_existing_output_folder_is_refused(tmp_path, capsys):
+def test_a_folder_of_user_files_is_refused_and_kept(tmp_path, capsys):
     (tmp_path / "x").mkdir()
-    assert main(["--output", str(tmp_path / "x")]) == 2
+    (tmp_path / "x" / "notes.txt").write_text("mine", encoding="utf-8")
+    assert main(["--output-dir", str(tmp_path / "x"), "--overwrite"]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+    assert (tmp_path / "x" / "notes.txt").read_text(encoding="utf-8") == "mine"
 
 
 def test_the_committed_base_records_how_it_was_made():
