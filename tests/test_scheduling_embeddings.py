@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from aramega_ssum.audio import decode_audio
@@ -38,3 +39,11 @@ def test_audio_rows_use_tower_with_proj_and_text_rows_token_table(tiny_model, sp
     np.testing.assert_array_equal(again, emb + 1)
     other = cache_path(tmp_path, "tiny|other-fingerprint", [r["id"] for r in rows])
     assert other != path
+
+
+def test_corrupt_audio_is_an_audio_error_naming_the_example():
+    from aramega_ssum.audio import AudioError
+    from aramega_ssum.scheduling.embeddings import _waveform
+
+    with pytest.raises(AudioError, match=r"example 'asr-bad'.*cannot decode audio"):
+        _waveform({"id": "asr-bad", "audio": {"bytes": b"RIFF\x00\x00not a wav", "path": None}})

@@ -101,14 +101,11 @@ def _length_proxy(row: dict) -> float:
 
 
 def _waveform(row: dict) -> np.ndarray:
-    from aramega_ssum.audio import decode_audio, resample
+    from aramega_ssum.audio import AudioError, decode_audio, resample
 
-    try:
-        samples, rate = decode_audio(row["audio"])
-    except Exception as exc:
-        raise ValueError(f"example {row.get('id')!r}: cannot decode audio: {exc}") from exc
+    samples, rate = decode_audio(row["audio"], where=f"example {row.get('id')!r}")  # AudioError names it
     if len(samples) == 0:
-        raise ValueError(f"example {row.get('id')!r}: empty audio")
+        raise AudioError("empty_audio", f"example {row.get('id')!r}: empty audio")
     return samples if rate == SAMPLING_RATE else resample(samples, rate, SAMPLING_RATE)
 
 
