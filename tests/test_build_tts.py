@@ -1,10 +1,9 @@
 """TTS backends: espeak-ng (voices, emotion prosody, determinism) and mms on a tiny random VITS."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
+from replicas import mms_tts_ara
 
 from builders.espeak import EMOTION_PROSODY, EspeakTTS, pick_voice
 
@@ -54,30 +53,10 @@ def test_emotions_have_clearly_different_prosody(espeak):
         espeak.synthesize(TEXT, voice, emotion="bored")
 
 
-def _tiny_vits(path):
-    import torch
-    from transformers import VitsConfig, VitsModel, VitsTokenizer
-
-    chars = sorted(set("ابتثجحخدذرزسشصضطظعغفقكلمنهوي ءأإآةىئؤ"))
-    vocab = {c: i for i, c in enumerate(["<pad>"] + chars)}
-    (path / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-    VitsTokenizer(str(path / "vocab.json"), add_blank=True, normalize=True, phonemize=False,
-                  language="ara", is_uroman=False).save_pretrained(path)
-    config = VitsConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        ffn_dim=32, flow_size=16, spectrogram_bins=33, upsample_initial_channel=16,
-                        upsample_rates=[8, 8, 4], upsample_kernel_sizes=[16, 16, 8], resblock_kernel_sizes=[3],
-                        resblock_dilation_sizes=[[1, 3]], prior_encoder_num_flows=1,
-                        prior_encoder_num_wavenet_layers=1, posterior_encoder_num_wavenet_layers=1,
-                        duration_predictor_num_flows=1, duration_predictor_filter_channels=16,
-                        depth_separable_num_layers=1, sampling_rate=16000)
-    torch.manual_seed(0)
-    VitsModel(config).save_pretrained(path)
-    return path
-
-
 @pytest.fixture(scope="module")
 def tiny_vits(tmp_path_factory):
-    return _tiny_vits(tmp_path_factory.mktemp("vits"))
+    """The hub-faithful facebook/mms-tts-ara replica's snapshot folder, used here as a local path."""
+    return mms_tts_ara(tmp_path_factory.mktemp("hf-home"))
 
 
 def test_mms_backend_offline(tiny_vits):
