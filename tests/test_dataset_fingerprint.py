@@ -102,7 +102,9 @@ def test_build_records_and_verifies_the_fingerprint(mini_dataset, tmp_path):
 
 
 def test_two_builds_are_byte_identical(mini_corpus_dir, tmp_path):
-    """Same inputs, one or two processes: the same bytes in every file but the report's timings."""
+    """Same inputs, one or two processes: the same bytes in every file but the report's timings, the
+    same content fingerprints; another seed, another fingerprint."""
+    from aramega_ssum.dataset import fingerprint
     from builders.build import build, parse_args
 
     outs = []
@@ -118,6 +120,12 @@ def test_two_builds_are_byte_identical(mini_corpus_dir, tmp_path):
     assert (outs[0] / "README.md").read_text() == (outs[1] / "README.md").read_text()
     reports = [json.loads((o / "build_report.json").read_text()) for o in outs]
     assert reports[0]["fingerprints"] == reports[1]["fingerprints"]
+    for config in ("ssum", "multitask"):
+        assert fingerprint(outs[0], config) == fingerprint(outs[1], config) == reports[0]["fingerprints"][config]
+    other = tmp_path / "c" / "aramega-ssum"
+    build(parse_args(["--output-dir", str(other), "--corpus-dir", str(mini_corpus_dir), "--no-progress",
+                      "--seed", "1"]))
+    assert fingerprint(other, "multitask") != fingerprint(outs[0], "multitask")
 
 
 def test_pcm_of_a_resampled_float_source(tmp_path):
