@@ -103,10 +103,10 @@ def write_adapter(out: Path, config: dict, pairs: dict, base_name: str, extra: d
 
 
 def read_extra(adapter_dir: Path) -> dict:
-    """The run's extra trained base weights (benchmark.model.EXTRA_WEIGHTS), in hub names."""
+    """The run's extra trained base weights (aramega_ssum.results.EXTRA_WEIGHTS), in hub names."""
     from safetensors.torch import load_file
 
-    from benchmark.model import EXTRA_WEIGHTS
+    from aramega_ssum.results import EXTRA_WEIGHTS
 
     path = adapter_dir / EXTRA_WEIGHTS
     return {hub_name(k): v for k, v in load_file(str(path)).items()} if path.is_file() else {}

@@ -39,6 +39,7 @@ from transformers import Qwen2_5OmniProcessor
 from transformers.processing_utils import ProcessorMixin
 
 from aramega_ssum.jsonl import iter_jsonl
+from aramega_ssum.results import EXTRA_WEIGHTS
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,6 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "aramega_ssum" / "data"
 TINY_BASE_DIR = Path(__file__).resolve().parent / "tiny_base"  # committed: weights + tokenizer + pretrain.json
 RANDOM_TINY = "tiny-random"  # the seeded random thinker (unit tests' fixture, pretraining's initialization)
 TINY_NAMES = ("tiny", RANDOM_TINY)
-EXTRA_WEIGHTS = "extra_trainable.safetensors"  # base-model weights trained besides LoRA, next to the adapter
 LORA_TARGET_REGEX = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)$"
 EXTRA_TOKENS = {
     "audio_token": "<|AUDIO|>", "audio_bos_token": "<|audio_bos|>", "audio_eos_token": "<|audio_eos|>",
@@ -436,4 +436,4 @@ def load_adapter(model, adapter_dir, *, is_trainable: bool = False):
 
 __all__ = ["load_model", "apply_lora", "load_adapter", "build_tiny", "AudioOnlyQwenOmniProcessor", "stop_tokens",
            "set_stop_tokens",
-           "LORA_TARGET_REGEX", "EXTRA_WEIGHTS", "num_params"]
+           "LORA_TARGET_REGEX", "num_params"]

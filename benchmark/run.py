@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from aramega_ssum.audio import AudioError
 from aramega_ssum.cli import cli_main, setup_logging
+from aramega_ssum.results import adapter_sha256
 from aramega_ssum.scheduling import strategy_names
 from benchmark.config import ConfigError, load_config, save_config, schedule_sha256
 from benchmark.preflight import interrupted, prepare_run
@@ -245,7 +246,7 @@ def save_adapter(state: RunState) -> Path | None:
     """Phase 3 (rank 0, as soon as training ends): the PEFT adapter (+ extra trained weights) into <run>/adapter/."""
     from safetensors.torch import save_file
 
-    from benchmark.model import EXTRA_WEIGHTS
+    from aramega_ssum.results import EXTRA_WEIGHTS
 
     adapter_dir = state.run_dir / "adapter"
     if getattr(state, "d", None) is not None and not state.d.is_main:
@@ -257,19 +258,6 @@ def save_adapter(state: RunState) -> Path | None:
         save_file(extra, str(adapter_dir / EXTRA_WEIGHTS))
     log.info("adapter written to %s", adapter_dir)
     return adapter_dir
-
-
-def adapter_sha256(adapter_dir: Path) -> str:
-    """sha256 of adapter_model.safetensors, or of it followed by the extra trained weights when present."""
-    import hashlib
-
-    from benchmark.model import EXTRA_WEIGHTS
-
-    digest = hashlib.sha256()
-    for name in ("adapter_model.safetensors", EXTRA_WEIGHTS):
-        if (adapter_dir / name).exists():
-            digest.update((adapter_dir / name).read_bytes())
-    return digest.hexdigest()
 
 
 def model_entry(state: RunState, adapter_dir: Path) -> dict:

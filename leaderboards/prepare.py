@@ -34,7 +34,7 @@ from pathlib import Path
 
 from aramega_ssum.cli import add_common, cli_main, deprecated, make_parser, setup_logging
 from aramega_ssum.outputs import check_output_dir, make_dirs
-from aramega_ssum.results import build_results, schedule_sha256, sha256_file, write_results
+from aramega_ssum.results import ADAPTER_WEIGHTS, adapter_sha256, build_results, schedule_sha256, sha256_file, write_results
 from leaderboards.keys import DEFAULT_KEYS_DIR
 from leaderboards.validate import DEFAULT_RESULTS_DIR, validate_file
 
@@ -47,7 +47,7 @@ class PrepareError(Exception):
 
 def adapter_info(folder: Path) -> dict:
     """LoRA settings from a saved PEFT adapter folder (adapter_config.json + safetensors)."""
-    config_path, weights = folder / "adapter_config.json", folder / "adapter_model.safetensors"
+    config_path, weights = folder / "adapter_config.json", folder / ADAPTER_WEIGHTS
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
@@ -57,7 +57,7 @@ def adapter_info(folder: Path) -> dict:
         raise PrepareError(f"{weights}: missing (adapters are accepted as safetensors only)")
     return {"r": config["r"], "alpha": config["lora_alpha"], "dropout": config.get("lora_dropout", 0.0),
             "targets": [targets] if isinstance(targets, str) else sorted(targets),
-            "sha256": sha256_file(weights)}
+            "sha256": adapter_sha256(folder)}
 
 
 def _training(args: argparse.Namespace) -> dict | None:

@@ -84,7 +84,8 @@ def test_load_adapter_restores_lora_and_extra_trained_weights(tiny_model_dir, tm
     """A saved run adapter (LoRA + extra_trainable.safetensors, e.g. the tiny demo's LM head) reloads exactly."""
     from types import SimpleNamespace
 
-    from benchmark.model import EXTRA_WEIGHTS, load_adapter
+    from aramega_ssum.results import EXTRA_WEIGHTS
+    from benchmark.model import load_adapter
     from benchmark.run import save_adapter, unfreeze
 
     model, _ = load_model(str(tiny_model_dir))
@@ -113,7 +114,8 @@ def test_load_adapter_restores_lora_and_extra_trained_weights(tiny_model_dir, tm
 def test_load_adapter_names_a_weight_that_does_not_fit(tiny_model_dir, tmp_path):
     from safetensors.torch import save_file
 
-    from benchmark.model import EXTRA_WEIGHTS, load_adapter
+    from aramega_ssum.results import EXTRA_WEIGHTS
+    from benchmark.model import load_adapter
 
     model, _ = load_model(str(tiny_model_dir))
     peft_model, _ = apply_lora(model, r=4, alpha=8, dropout=0.0)
