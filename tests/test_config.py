@@ -227,3 +227,36 @@ def test_resolved_config_round_trips(tmp_path):
     # a resolved config file can be loaded back as a config file
     again = load_config("tpc", path=path)
     assert again == config
+
+
+def test_evaluate_reads_the_same_layers(configs, tmp_path):
+    from benchmark.evaluate import parse_args, settings
+
+    def opts(*argv):
+        return settings(parse_args(list(argv)))
+
+    assert opts("--model", "/models/omni")["max_new_tokens"] == 256  # base.yaml
+    assert opts()["model"] == "tiny" and opts()["max_new_tokens"] == 48  # tiny.yaml for the default model
+    # base.yaml is the only home of the defaults: evaluate has none of its own
+    base = configs / "base.yaml"
+    base.write_text(base.read_text(encoding="utf-8").replace("bootstrap: 1000", "bootstrap: 7")
+                    .replace("split: test", "split: validation"), encoding="utf-8")
+    assert (opts()["bootstrap"], opts()["split"]) == (7, "validation")
+    own = tmp_path / "my.yaml"
+    own.write_text("eval:\n  batch_size: 3\n  max_new_tokens: 20\n  max_per_task: 5\n", encoding="utf-8")
+    got = opts("--config", str(own), "eval.max_new_tokens=32")
+    assert (got["batch_size"], got["max_new_tokens"], got["limit"]) == (3, 32, 5)  # key=value over --config
+    assert opts("--config", str(own), "eval.max_new_tokens=32", "--max-new-tokens", "9")["max_new_tokens"] == 9
+    assert opts("--tasks", "asr", "eval.batch_size=2")["batch_size"] == 2  # not taken for a task name
+    assert opts("--skip-long-audio")["over_limit"] == "skip" and opts("--limit", "0")["limit"] is None
+    with pytest.raises(ConfigError, match=r"command line: eval\.max_new_tokens: expected int"):
+        opts("eval.max_new_tokens=many")
+
+
+def test_evaluate_reads_a_runs_config(tmp_path):
+    from benchmark.evaluate import parse_args, settings
+
+    config = load_config("hybrid", ["model.name=/models/omni", "eval.max_new_tokens=12", "data.path=/data/x"])
+    save_config(config, tmp_path / "config.yaml")
+    got = settings(parse_args(["--config", str(tmp_path / "config.yaml")]))
+    assert (got["model"], got["max_new_tokens"], str(got["data"])) == ("/models/omni", 12, "/data/x")
