@@ -9,8 +9,10 @@
 `SCHEMA` below holds the types only (the values are in base.yaml). Values are YAML, checked against
 the type (`aramega_ssum.registry.check_value`); unknown keys and wrong types are errors naming the
 layer and the key, with a close match when there is one. The resolved config records in `sources`
-which layer set each value (dotted key -> layer name); loaded back as a layer, a resolved config
-keeps those names and its `schedule:` block stands whole (so `--resume` continues it unchanged).
+which layer set each value (dotted key -> layer name). A resolved config (a file with a top-level
+`strategy:` or `sources:`, e.g. a run's config.yaml) loaded as a layer keeps the names it records and
+its `schedule:` block stands whole, so `--resume` continues a run unchanged; any other file's
+`schedule:` keys merge into the strategy file's.
 """
 from __future__ import annotations
 
@@ -106,14 +108,18 @@ def read_layer(path: Path, *, strategy: str | None) -> Layer:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
-    named, recorded = data.pop("strategy", strategy), data.pop("sources", None)
+    resolved = "strategy" in data or "sources" in data  # a resolved config (a run's config.yaml)
+    named, recorded = data.pop("strategy", strategy), data.pop("sources", None) or {}
+    if data.pop("tiny", None):  # an emptied `tiny: {}` is in the config.yaml of runs made before the layers
+        raise ConfigError(f"{path}: a 'tiny:' block is no longer read: the tiny model's overlay is "
+                          f"{CONFIG_DIR / TINY} (and a value in this file wins over it)")
     if strategy is None:
         data.pop(SCHEDULE, None)  # evaluate: no schedule
     elif named != strategy:
         raise ConfigError(f"{path}: strategy is {named!r}, not {strategy!r}")
-    if recorded is not None and not isinstance(recorded, dict):
+    if not isinstance(recorded, dict):
         raise ConfigError(f"{path}: 'sources' must be a mapping of dotted keys to layer names")
-    return Layer(name, flatten(data, source=name), recorded)
+    return Layer(name, flatten(data, source=name), recorded if resolved else None)
 
 
 def parse_overrides(items) -> Layer:
@@ -132,11 +138,11 @@ def parse_overrides(items) -> Layer:
 
 
 def flatten(data: dict, *, source: str, prefix: str = "") -> dict:
-    """{dotted key: value} of nested mappings (an empty mapping is a value)."""
+    """{dotted key: value} of nested mappings (an empty mapping sets nothing)."""
     out = {}
     for key, value in data.items():
         full = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
+        if isinstance(value, dict):
             out.update(flatten(value, source=source, prefix=full + "."))
         elif full in out:
             raise ConfigError(f"{source}: {full!r} is set twice")
@@ -198,7 +204,7 @@ def checked_value(key: str, value, values: dict, layer: Layer):
         _unknown(key, key if len(parts) == 2 else ".".join(parts[:2]), SCHEMA[parts[0]], layer.name)
     else:
         hint = SCHEMA[parts[0]][parts[1]]
-    if isinstance(value, str) and float in (getattr(hint, "__args__", None) or (hint,)):
+    if isinstance(value, str) and hint in (float, float | None):
         value = _yaml_float(value)
     try:
         return check_value(value, hint, where=f"{layer.name}: {key}")

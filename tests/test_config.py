@@ -260,3 +260,27 @@ def test_evaluate_reads_a_runs_config(tmp_path):
     save_config(config, tmp_path / "config.yaml")
     got = settings(parse_args(["--config", str(tmp_path / "config.yaml")]))
     assert (got["model"], got["max_new_tokens"], str(got["data"])) == ("/models/omni", 12, "/data/x")
+
+
+def test_old_run_configs_still_load(tmp_path):
+    # config.yaml of a run made before the layers: an emptied `tiny: {}` block, no `sources:`
+    config = load_config("hybrid", ["train.max_steps=3"])
+    old = {k: v for k, v in config.items() if k != "sources"} | {"tiny": {}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(old, sort_keys=False), encoding="utf-8")
+    again = load_config("hybrid", path=tmp_path / "config.yaml")
+    assert {k: v for k, v in again.items() if k != "sources"} == {k: v for k, v in config.items() if k != "sources"}
+    assert set(again["sources"].values()) == {str(tmp_path / "config.yaml")}
+    (tmp_path / "old.yaml").write_text("tiny:\n  train.lr: 1.0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"'tiny:' block is no longer read.*tiny\.yaml"):
+        load_config("hybrid", path=tmp_path / "old.yaml")
+
+
+def test_resume_compares_values_not_layers(tmp_path):
+    from benchmark.preflight import resume_config
+
+    save_config(load_config("uniform", ["train.lr=2e-4"]), tmp_path / "config.yaml")
+    config, refused = resume_config("uniform", ["train.keep_checkpoints=3", "train.lr=2e-4"], tmp_path)
+    assert refused == [] and config["train"]["keep_checkpoints"] == 3
+    assert config["sources"]["train.lr"] == "command line" and config["sources"]["train.max_steps"] == "tiny.yaml"
+    _, refused = resume_config("uniform", ["train.lr=1e-3"], tmp_path)
+    assert len(refused) == 1 and "train.lr was 0.0002" in refused[0]
