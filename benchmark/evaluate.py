@@ -391,7 +391,10 @@ def settings(args: argparse.Namespace) -> dict:
     tiny.yaml (tiny model), --config, key=value, then the flags. Keys are `args` attribute names."""
     from benchmark.config import eval_config
 
-    given = [f"{key}={getattr(args, dest)}" for dest, key in SETTING_FLAGS if getattr(args, dest) is not None]
+    import json
+
+    quoted = lambda v: json.dumps(str(v)) if isinstance(v, (str, Path)) else v  # noqa: E731 - a YAML string
+    given = [f"{key}={quoted(getattr(args, dest))}" for dest, key in SETTING_FLAGS if getattr(args, dest) is not None]
     config = eval_config(path=args.config, overrides=[*args.overrides, *given,
                                                       *(["data.over_limit=skip"] if args.skip_long_audio else [])])
     mc, dc, ec = config["model"], config["data"], config["eval"]
