@@ -156,6 +156,7 @@ def resolve(layers: list[Layer], *, strategy: str | None) -> dict:
     model = next((lay.values["model.name"] for lay in reversed(layers) if "model.name" in lay.values), None)
     if model == "tiny":
         layers = layers[:1] + [read_layer(CONFIG_DIR / TINY, strategy=strategy)] + layers[1:]
+    log.info("config layers: %s", " -> ".join(layer.name for layer in layers if layer.values))
     values: dict = {}
     sources: dict = {}
     for layer in layers:
