@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from leaderboards.entries import HEADLINE, Entry
+from aramega_ssum.schema import TASKS
+from leaderboards.entries import Entry, headline
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def _records(entry: Entry) -> list[dict]:
 
 
 def _best(task: str, group: list[Entry]) -> Entry:
-    higher = HEADLINE[task][2]
+    higher = headline(task).higher_is_better
     return sorted(group, key=lambda e: ((-1 if higher else 1) * e.headline(task)[0], e.rank, e.name))[0]
 
 
@@ -62,7 +63,8 @@ def compare_to_best(entries: list[Entry]) -> dict[tuple[str, str], Mark]:
 
     cache: dict[str, list[dict]] = {}
     marks: dict[tuple[str, str], Mark] = {}
-    for task, (metric, _, _) in HEADLINE.items():
+    for task in TASKS:
+        metric = headline(task).name
         groups: dict[str, list[Entry]] = {}
         for e in entries:
             if e.headline(task) is not None:
