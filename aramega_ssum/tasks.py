@@ -161,6 +161,7 @@ if tuple(TASK_REGISTRY) != TASKS:
 for _task in _TASK_LIST:
     _task.headline_metric  # noqa: B018 - a headline that is not one of the task's metrics fails at import
 AUDIO_TASKS = tuple(t.name for t in _TASK_LIST if t.modality == "audio")  # tasks whose rows carry audio
+CLASSIFICATION_TASKS = tuple(t.name for t in _TASK_LIST if t.is_classification)
 
 
 def get_task(name: str) -> Task:
