@@ -24,6 +24,7 @@ import numpy as np
 from aramega_ssum.bootstrap import confidence_intervals, paired_deltas, point
 from aramega_ssum.classification import classification_report, classification_statistic
 from aramega_ssum.predictions import PredictionsError, validate_predictions
+from aramega_ssum.results import BREAKDOWN_KEYS
 from aramega_ssum.schema import TASKS
 from aramega_ssum.tasks import canonical_label, get_task
 from aramega_ssum.text import normalize, normalize_many, normalizer_version
@@ -223,10 +224,10 @@ def score_task(task: str, recs: list[dict], *, bootstrap: int = 1000, seed: int 
     values = point(stat, len(recs))
     result = {"n": len(recs), **values}
     for key, value in extra.items():
-        if key not in ("per_class", "confusion", "per_dialect"):
+        if key not in BREAKDOWN_KEYS:
             result[key] = value
     result["ci95"] = confidence_intervals(stat, len(recs), resamples=bootstrap, seed=seed)
-    for key in ("per_dialect", "per_class", "confusion"):
+    for key in BREAKDOWN_KEYS:
         if key in extra:
             result[key] = extra[key]
     return result

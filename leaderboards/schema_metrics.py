@@ -1,8 +1,9 @@
-"""The `metrics` block of `leaderboards/schema.json`, generated from the task specs.
+"""The `metrics` and `breakdown` blocks of `leaderboards/schema.json`, generated from the task specs.
 
-Which tasks a results file may report, their metrics, ranges, nullability and headline come from
-`aramega_ssum.tasks` only; the committed schema holds the generated block (a test compares them).
-After editing a task's metrics, regenerate it::
+Which tasks a results file may report, their metrics, ranges, nullability and headline, and which
+breakdown each task has (by its metrics' families) come from `aramega_ssum.tasks` only; the
+committed schema holds the generated blocks (a test compares them). After editing a task's
+metrics, regenerate them::
 
     python -c "from leaderboards.schema_metrics import write_schema; write_schema()"
 """
@@ -56,9 +57,36 @@ def metrics_schema() -> dict:
             "properties": {name: task_schema(task) for name, task in TASK_REGISTRY.items()}}
 
 
+PER_DIALECT_WER = {
+    "description": "WER per dialect of the speaker (from the predictions' dialect field); null where undefined "
+                   "(no reference words).",
+    "type": "object", "maxProperties": 100,
+    "additionalProperties": {"type": ["number", "null"], "minimum": 0},
+    "propertyNames": {"minLength": 1, "maxLength": 50}}
+
+
+def _task_breakdown(task: Task) -> dict | None:
+    families = {m.family for m in task.metrics}
+    if "classification" in families:
+        return {"$ref": "#/$defs/class_breakdown", "description": f"{task.description.capitalize()} breakdown."}
+    if "error_rate" in families:
+        return {"description": f"{task.description.capitalize()} breakdown.", "type": "object",
+                "additionalProperties": False, "properties": {"per_dialect_wer": PER_DIALECT_WER}}
+    return None
+
+
+def breakdown_schema() -> dict:
+    """The schema of `breakdown`: per-dialect WER for error-rate tasks, class breakdowns for classification."""
+    parts = {name: _task_breakdown(task) for name, task in TASK_REGISTRY.items()}
+    return {"description": "Finer-grained scores per task: per-dialect WER for asr, per-class F1 and the "
+                           "confusion matrix for classification.", "type": "object", "additionalProperties": False,
+            "properties": {name: part for name, part in parts.items() if part is not None}}
+
+
 def write_schema(path: Path = SCHEMA_PATH) -> Path:
-    """Rewrite the `metrics` block of the committed schema from the task specs (the rest is kept)."""
+    """Rewrite the generated blocks of the committed schema from the task specs (the rest is kept)."""
     schema = json.loads(path.read_text(encoding="utf-8"))
     schema["properties"]["metrics"] = metrics_schema()
+    schema["properties"]["breakdown"] = breakdown_schema()
     path.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path

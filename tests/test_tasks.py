@@ -104,11 +104,12 @@ def test_leaderboard_ranges_come_from_the_spec(monkeypatch):
     assert problems == ["metrics.asr.ci95.wer: [0.5, 1.5] must lie in 0..1"]
 
 
-def test_committed_schema_metrics_block_is_generated_from_the_specs():
-    from leaderboards.schema_metrics import metrics_schema
+def test_committed_schema_metrics_and_breakdown_are_generated_from_the_specs():
+    from leaderboards.schema_metrics import breakdown_schema, metrics_schema
     from leaderboards.validate import load_schema
 
-    assert load_schema()["properties"]["metrics"] == metrics_schema(), (
+    schema = load_schema()["properties"]
+    assert schema["metrics"] == metrics_schema() and schema["breakdown"] == breakdown_schema(), (
         "leaderboards/schema.json is stale: python -c 'from leaderboards.schema_metrics import write_schema; "
         "write_schema()'")
     assert list(metrics_schema()["properties"]) == list(TASKS)
