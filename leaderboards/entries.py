@@ -1,9 +1,9 @@
 """Ranked leaderboard entries: loading through the validator, task scores, aggregate, ranks.
 
 Aggregate score: the mean over the five tasks of a 0..1 score per task from the task's headline
-metric (`aramega_ssum.tasks`): the value when higher is better (ROUGE-L F1 for ssum and tsum,
-macro-F1 for dialect and emotion), 1 - value clipped to 0..1 when lower is (WER for asr). Entries covering every
-task are ranked first, by aggregate; entries covering fewer tasks follow (their aggregate is over
+metric spec (`aramega_ssum.tasks`): the value when higher is better (ROUGE-L F1 for ssum and
+tsum, macro-F1 for dialect and emotion), 1 - value clipped to 0..1 when lower is (WER for asr).
+Entries covering every task are ranked first, by aggregate; entries covering fewer tasks follow (their aggregate is over
 the tasks they cover and is not comparable). Ties (equal to 1e-6) share a rank.
 """
 from __future__ import annotations
@@ -70,6 +70,13 @@ def column_title(task: str, *, arrow: bool = True) -> str:
     """"ASR WER ↓": the task's title and headline metric, ↓ when lower is better."""
     metric = headline(task)
     return f"{get_task(task).title} {metric.title}{'' if metric.higher_is_better or not arrow else ' ↓'}"
+
+
+def best_first(task: str, entries: list[Entry]) -> list[Entry]:
+    """The entries reporting `task`, best headline value first (the spec's direction), then rank, name."""
+    sign = -1 if headline(task).higher_is_better else 1
+    shown = [e for e in entries if e.headline(task) is not None]
+    return sorted(shown, key=lambda e: (sign * e.headline(task)[0], e.rank, e.name))
 
 
 def task_score(task: str, scores: dict) -> float:

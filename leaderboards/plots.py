@@ -14,7 +14,7 @@ from collections import Counter
 
 from aramega_ssum.schema import TASKS
 from aramega_ssum.tasks import get_task
-from leaderboards.entries import Entry, headline
+from leaderboards.entries import Entry, best_first, headline
 from leaderboards.render import GENERATOR
 
 logger = logging.getLogger(__name__)
@@ -48,9 +48,7 @@ def _labels(entries: list[Entry]) -> dict[str, str]:
 
 def bars(task: str, entries: list[Entry], palette: dict[str, str]) -> list[dict]:
     """One bar per entry reporting `task`, best first: label, value, drawn length, CI, colour, hatch."""
-    higher = headline(task).higher_is_better
-    shown = [e for e in entries if e.headline(task) is not None]
-    shown.sort(key=lambda e: ((-1 if higher else 1) * e.headline(task)[0], e.rank, e.name))
+    shown = best_first(task, entries)
     names = _labels(shown)
     values = [e.headline(task)[0] for e in shown]
     top = max([(e.headline(task)[1] or [0, v])[1] for e, v in zip(shown, values)] + values + [1e-9]) * 1.18

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from aramega_ssum.schema import TASKS
-from leaderboards.entries import Entry, headline
+from leaderboards.entries import Entry, best_first, headline
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +52,7 @@ def _records(entry: Entry) -> list[dict]:
 
 
 def _best(task: str, group: list[Entry]) -> Entry:
-    higher = headline(task).higher_is_better
-    return sorted(group, key=lambda e: ((-1 if higher else 1) * e.headline(task)[0], e.rank, e.name))[0]
+    return best_first(task, group)[0]
 
 
 def compare_to_best(entries: list[Entry]) -> dict[tuple[str, str], Mark]:
