@@ -42,7 +42,7 @@ from tqdm.auto import tqdm
 from aramega_ssum.audio import AudioError
 from aramega_ssum.cli import cli_main, setup_logging
 from aramega_ssum.predictions import write_json_atomic, write_predictions
-from aramega_ssum.tasks import get_task, parse_output  # noqa: F401 (parse_output: re-exported)
+from aramega_ssum.tasks import get_task, parse_output
 from benchmark.config import ConfigError
 from benchmark.prompting import build_generation_batch, estimate_length, length_groups, model_inputs
 
