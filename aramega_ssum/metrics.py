@@ -177,12 +177,13 @@ FAMILIES = {"error_rate": _error_rates, "rouge": _rouge, "bertscore": _bertscore
             "classification": _classification}
 
 
-def _merged(stats: list):
+def _merged(stats: list, names: tuple[str, ...]):
+    """One statistic from several, keeping only the metrics `names` (in their order)."""
     def stat(counts: np.ndarray) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
         for part in stats:
             out.update(part(counts))
-        return out
+        return {name: out[name] for name in names if name in out}
     return stat
 
 
@@ -214,7 +215,7 @@ def task_statistic(task: str, recs: list[dict], *, bertscore_model=None, bertsco
         if stat is not None:
             stats.append(stat)
         extra.update(more)
-    return _merged(stats), extra
+    return _merged(stats, tuple(m.name for m in spec.metrics)), extra
 
 
 def score_task(task: str, recs: list[dict], *, bootstrap: int = 1000, seed: int = 0,

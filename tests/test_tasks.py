@@ -61,6 +61,19 @@ def test_scores_hold_exactly_the_spec_metrics():
                 assert spec.in_range(result[spec.name])
 
 
+def test_the_scorer_computes_the_families_the_spec_names(monkeypatch):
+    from aramega_ssum.tasks import ROUGEL
+
+    records = [{"id": f"x-{i}", "task": task, "prediction": raw, "reference": ref}
+               for i, (task, raw, ref) in enumerate(RAW) if task == "asr"]
+    assert "rougeL" not in score_predictions(records, bootstrap=0)["tasks"]["asr"]
+    spec = get_task("asr")
+    monkeypatch.setitem(TASK_REGISTRY, "asr", dataclasses.replace(spec, metrics=(*spec.metrics, ROUGEL)))
+    asr = score_predictions(records, bootstrap=20)["tasks"]["asr"]
+    assert 0.0 < asr["rougeL"] < 1.0 and "rougeL" in asr["ci95"]
+    assert "rouge1" not in asr and list(asr["ci95"]) == ["wer", "cer", "rougeL"]  # only what the spec names
+
+
 def _entry(name: str, wer: float):
     from leaderboards.entries import Entry, aggregate_score
 
