@@ -22,7 +22,7 @@ Under torchrun each process generates its share of the rows; rank 0 writes.
 Generation is greedy with LEFT padding; rows are grouped by length (at most --batch-size, fewer
 when lengths differ much) so batches carry little padding,
 and predictions are written in the split's order. Classification outputs are mapped to the label
-inventory with `aramega_ssum.tasks.canonical_label` (whole output, then its first line); an output
+inventory by `aramega_ssum.tasks.parse_output` (whole output, then its first line); an output
 that maps to no label is kept verbatim and scored as invalid. Clips longer than
 --max-audio-seconds are truncated (or skipped with --skip-long-audio) and counted; by default no
 audio is ever cut. --ablate-audio silence replaces every clip by silence of the same length (does the
@@ -45,7 +45,7 @@ from tqdm.auto import tqdm
 from aramega_ssum.audio import AudioError
 from aramega_ssum.cli import cli_main, setup_logging
 from aramega_ssum.predictions import write_json_atomic, write_predictions
-from aramega_ssum.tasks import canonical_label, get_task
+from aramega_ssum.tasks import get_task, parse_output
 from benchmark.config import ConfigError
 from benchmark.prompting import build_generation_batch, estimate_length, length_groups, model_inputs
 
@@ -95,18 +95,6 @@ def ablate_audio(rows: list[dict], mode: str) -> list[dict]:
         sf.write(buffer, np.zeros(len(samples), dtype=np.float32), rate, format="WAV", subtype="PCM_16")
         out.append({**row, "audio": {"bytes": buffer.getvalue(), "path": f"silence-{row.get('id')}.wav"}})
     return out
-
-
-def parse_output(task: str, text: str) -> str:
-    """The prediction to score: classification outputs mapped to a label when possible."""
-    text = text.strip()
-    if not get_task(task).is_classification:
-        return text
-    for candidate in (text, text.split("\n", 1)[0]):
-        label = canonical_label(task, candidate)
-        if label is not None:
-            return label
-    return text
 
 
 @contextlib.contextmanager
