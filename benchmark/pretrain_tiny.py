@@ -41,12 +41,13 @@ TASK_WEIGHTS = {"asr": 0.4, "dialect": 0.25, "emotion": 0.25, "tsum": 0.05, "ssu
 LABEL_REPEAT = 2000  # labels repeated in the tokenizer text: each becomes one token
 
 
-def train_rows(data_dir, max_seconds: float) -> list[dict]:
-    """The train split's rows whose audio is at most `max_seconds` long (long ssum rows dominate cost),
-    plus an ASR example for each other audio row (its transcription as the target)."""
+def train_rows(data_dir, max_seconds: float, extra_data=None) -> list[dict]:
+    """The train split's rows (and `extra_data`'s, `python -m builders.pretraining`) whose audio is at
+    most `max_seconds` long (long ssum rows dominate cost), plus an ASR example for each other audio row
+    (its transcription as the target)."""
     from benchmark.evaluate import load_rows
 
-    rows = load_rows(data_dir, "train")
+    rows = load_rows(data_dir, "train") + (load_rows(extra_data, "train") if extra_data else [])
     rows = [r for r in rows if float(r.get("duration") or 0.0) <= max_seconds and r.get("target")]
     return rows + transcription_rows(rows)
 
@@ -95,7 +96,7 @@ def schedule(rows: list[dict], steps: int, batch: int, seed: int) -> list[list[d
 
 
 def pretrain(data_dir, output: Path, *, steps: int, batch: int, lr: float, seed: int, size: dict,
-             max_seconds: float, threads: int, command: str = "") -> dict:
+             max_seconds: float, threads: int, extra_data=None, command: str = "") -> dict:
     from benchmark.model import build_tiny_folder, load_model
     from benchmark.prompting import build_training_batch
     from benchmark.train import target_losses, to_device
@@ -103,7 +104,7 @@ def pretrain(data_dir, output: Path, *, steps: int, batch: int, lr: float, seed:
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)
     random.seed(seed)
-    rows = train_rows(data_dir, max_seconds)
+    rows = train_rows(data_dir, max_seconds, extra_data)
     with tempfile.TemporaryDirectory(prefix="tiny-init-") as tmp:  # the seeded random start
         init = build_tiny_folder(Path(tmp) / "init", seed=seed, size=size, texts=tokenizer_texts(rows))
         model, processor = load_model(str(init), drop_vision=False)  # saved whole, like any checkpoint
@@ -113,19 +114,24 @@ def pretrain(data_dir, output: Path, *, steps: int, batch: int, lr: float, seed:
     warm = max(1, steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * max(0.05, 1 - s / max(1, steps)))
-    curve, start = [], time.perf_counter()
+    curve, recent, start = [], {}, time.perf_counter()
     for step, chunk in enumerate(schedule(rows, steps, batch, seed)):
         b = build_training_batch(chunk, processor)
         sums, counts = target_losses(model, to_device(b, torch.device("cpu")), b["labels"])
-        loss = (sums / counts.clamp(min=1)).mean()  # per example: a 1-token label weighs as much as a transcript
+        per_example = sums / counts.clamp(min=1)
+        loss = per_example.mean()  # per example: a 1-token label weighs as much as a transcript
+        for task, value in zip(b["tasks"], per_example.tolist()):
+            recent.setdefault(task, []).append(value)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         sched.step()
-        if step % 10 == 0 or step == steps - 1:
-            curve.append({"step": step, "loss": round(float(loss.detach()), 4), "s": round(time.perf_counter() - start, 1)})
-            logger.info("step %d loss %.3f (%.0f s)", step, float(loss.detach()), time.perf_counter() - start)
+        if step % 50 == 0 or step == steps - 1:
+            tasks = {t: round(sum(v[-40:]) / len(v[-40:]), 3) for t, v in sorted(recent.items())}  # last 40 of each
+            curve.append({"step": step, "loss": round(float(loss.detach()), 4), "tasks": tasks,
+                          "s": round(time.perf_counter() - start, 1)})
+            logger.info("step %d loss %.3f per task %s (%.0f s)", step, float(loss.detach()), tasks, time.perf_counter() - start)
     model.eval()
     info = {"command": command, "steps": steps, "batch": batch, "lr": lr, "seed": seed, "size": size, "max_seconds": max_seconds,
             "train_rows": len(rows), "wall_s": round(time.perf_counter() - start, 1), "curve": curve}
@@ -150,6 +156,8 @@ def command_line(argv=None) -> str:
 def parse_args(argv=None) -> argparse.Namespace:
     p = make_parser("python -m benchmark.pretrain_tiny", __doc__)
     p.add_argument("--data", type=Path, default=Path("aramega-ssum"), help="built dataset folder (train split used)")
+    p.add_argument("--extra-data", type=Path, default=None,
+                   help="extra speech made of the train split's words (`python -m builders.pretraining`)")
     p.add_argument("--output-dir", type=Path, required=True, help="folder for the base (a new or empty folder)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier output of this tool")
     p.add_argument("--max-steps", type=int, default=300, help="optimizer steps")
@@ -162,7 +170,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--audio-dim", type=int, default=64)
     p.add_argument("--vocab", type=int, default=600, help="BPE vocabulary size")
     p.add_argument("--max-audio-seconds", type=float, default=12.0, help="skip longer train clips")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (tiny matmuls: 1 is fastest)")
     deprecated(p, "--output", "--output-dir", "output_dir", type=Path)
     deprecated(p, "--steps", "--max-steps", "max_steps", type=int)
     deprecated(p, "--max-seconds", "--max-audio-seconds", "max_audio_seconds", type=float)
@@ -182,7 +190,7 @@ def main(argv=None) -> int:
     size = {"hidden": args.hidden, "layers": args.layers, "audio_layers": args.audio_layers,
             "audio_dim": args.audio_dim, "vocab": args.vocab}
     info = pretrain(args.data, args.output_dir, steps=args.max_steps, batch=args.batch, lr=args.lr, seed=args.seed,
-                    size=size, max_seconds=args.max_audio_seconds, threads=args.threads,
+                    size=size, max_seconds=args.max_audio_seconds, threads=args.threads, extra_data=args.extra_data,
                     command=command_line(argv))
     print(json.dumps({k: v for k, v in info.items() if k != "curve"}))
     return 0
