@@ -78,7 +78,8 @@ def test_uncached_hub_id_and_bad_names_are_one_line_errors(tmp_path):
 def test_generation_stops_at_the_stop_tokens(tiny_model_dir, speech_rows, caplog):
     """A model whose greedy choice is always <|endoftext|>: with the stop tokens it stops at once."""
     from benchmark.evaluate import generation_report, generate_texts, prediction_records
-    from benchmark.model import load_model, stop_tokens
+    from benchmark.model import load_model
+    from benchmark.processor import stop_tokens
     from benchmark.prompting import build_generation_batch, model_inputs
 
     model, processor = load_model(str(tiny_model_dir))
