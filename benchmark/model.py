@@ -60,21 +60,12 @@ def load_model(name: str = "tiny", *, dtype=None, device="cpu", seed: int = 0, c
     """
     from transformers import Qwen2_5OmniThinkerForConditionalGeneration as Thinker
 
-    from benchmark.hub import ModelSource, content_sha256, resolve_model
-
     device = torch.device(device)
     if dtype is None:
         dtype = torch.bfloat16 if (device.type == "cuda" and name not in TINY_NAMES) else torch.float32
     elif isinstance(dtype, str):
         dtype = getattr(torch, dtype)
-    if name == "tiny":
-        path = tiny_base_dir()
-        source = ModelSource(name, path, f"tiny-{content_sha256(path)[:16]}", "tiny")
-    elif name == RANDOM_TINY:
-        path = build_tiny(cache_dir=cache_dir, seed=seed)
-        source = ModelSource(name, path, f"tiny-random-{path.name}", "tiny")
-    else:
-        source = resolve_model(name)
+    source = model_source(name, cache_dir=cache_dir, seed=seed)
     kwargs = dict(dtype=dtype, use_safetensors=True, trust_remote_code=False,
                   attn_implementation=attn_implementation or default_attn_implementation(device))
     if device.type != "cpu":
@@ -98,6 +89,19 @@ def load_model(name: str = "tiny", *, dtype=None, device="cpu", seed: int = 0, c
     logger.info("loaded %s (%s, revision %s, %.1fM parameters, %s) on %s", name, dtype, source.revision,
                 num_params(model) / 1e6, kwargs["attn_implementation"], device)
     return model, processor
+
+
+def model_source(name: str, *, cache_dir=None, seed: int = 0):
+    """The `benchmark.hub.ModelSource` (folder, revision, kind) of "tiny", "tiny-random", a hub id or a folder."""
+    from benchmark.hub import ModelSource, content_sha256, resolve_model
+
+    if name == "tiny":
+        path = tiny_base_dir()
+        return ModelSource(name, path, f"tiny-{content_sha256(path)[:16]}", "tiny")
+    if name == RANDOM_TINY:
+        path = build_tiny(cache_dir=cache_dir, seed=seed)
+        return ModelSource(name, path, f"tiny-random-{path.name}", "tiny")
+    return resolve_model(name)
 
 
 def default_attn_implementation(device) -> str:
