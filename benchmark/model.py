@@ -220,6 +220,10 @@ def load_adapter(model, adapter_dir, *, is_trainable: bool = False):
     from safetensors import safe_open
 
     path = Path(adapter_dir) / ADAPTER_WEIGHTS
+    old = Path(adapter_dir) / "extra_trainable.safetensors"  # the side file of runs before modules_to_save
+    if old.is_file():
+        raise ValueError(f"{old}: base weights in the old side-file format, which PEFT does not load; "
+                         "re-run the training (its weights now live in the adapter as modules_to_save)")
     with safe_open(str(path), framework="pt") as fh:
         shapes = {key: tuple(fh.get_slice(key).get_shape()) for key in fh.keys()}
     try:

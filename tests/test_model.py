@@ -147,3 +147,7 @@ def test_load_adapter_names_a_weight_that_does_not_fit(tiny_model_dir, tmp_path)
     save_file({**tensors, "base_model.model.no_such.weight": torch.zeros(3, 3)}, str(tmp_path / "adapter_model.safetensors"))
     with pytest.raises(ValueError, match=r"adapter_model.safetensors: base_model.model.no_such.weight .*\(no such parameter\)"):
         load_adapter(load_model(str(tiny_model_dir))[0], tmp_path)
+    save_file(tensors, str(tmp_path / "adapter_model.safetensors"))
+    save_file({"base_model.model.lm_head.weight": torch.zeros(3, 3)}, str(tmp_path / "extra_trainable.safetensors"))
+    with pytest.raises(ValueError, match="extra_trainable.safetensors: base weights in the old side-file format"):
+        load_adapter(load_model(str(tiny_model_dir))[0], tmp_path)  # never silently without them
