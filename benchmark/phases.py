@@ -35,7 +35,7 @@ class RunState:
     train_rows: object = None
     val_rows: list = field(default_factory=list)
     plan: object = None
-    extra: list = field(default_factory=list)  # model.extra_trainable's modules (PEFT modules_to_save)
+    extra_modules: list = field(default_factory=list)  # model.extra_trainable's modules (PEFT modules_to_save)
     trainer: object = None  # the Trainer (its .step is the step reached, e.g. on Ctrl-C)
 
 
@@ -61,15 +61,15 @@ def make_schedule(state: RunState, inputs) -> object:
     from aramega_ssum.scheduling import get_strategy, make_plan
     from aramega_ssum.scheduling.embeddings import aligner_embeddings, embedding_cache_key
 
-    cfg, tc = state.config, state.config["train"]
+    cfg, train_cfg = state.config, state.config["train"]
     if get_strategy(cfg["strategy"]).needs_embeddings:
         key = embedding_cache_key(state.model, fingerprint(state.data_dir, cfg["data"]["config"]))
         with state.process.main_process_first():  # rank 0 computes and caches, the others read the cache
             inputs.embeddings = aligner_embeddings(state.model, state.processor, state.train_rows,
                                                    batch_size=cfg["eval"]["batch_size"],
                                                    cache_dir=CACHE / "embeddings", cache_key=key)
-    return make_plan(cfg["strategy"], inputs, batch_size=tc["batch_size"], steps=tc["max_steps"],
-                     seed=tc["seed"], config=cfg["schedule"])
+    return make_plan(cfg["strategy"], inputs, batch_size=train_cfg["batch_size"], steps=train_cfg["max_steps"],
+                     seed=train_cfg["seed"], config=cfg["schedule"])
 
 
 
@@ -99,7 +99,7 @@ def setup(config: dict, process: PartialState, run_dir: Path) -> RunState:
         state.model, lora_cfg["r"], lora_cfg["alpha"], lora_cfg["dropout"], target_regex=lora_cfg["target_regex"],
         train_aligner=model_cfg["train_aligner"], train_audio_encoder=model_cfg["train_audio_encoder"],
         extra_trainable=model_cfg["extra_trainable"])
-    state.extra = state.lora["extra_modules"]
+    state.extra_modules = state.lora["extra_modules"]
     log.info("LoRA on %d modules (%s), %d trainable parameters", len(state.lora["adapted_modules"]),
              ", ".join(state.lora["adapted_modules"][:4]) + ("..." if len(state.lora["adapted_modules"]) > 4 else ""),
              state.lora["trainable_params"])
@@ -137,13 +137,13 @@ def train(state: RunState, *, resume: bool) -> dict:
     from benchmark.prompting import build_training_batch
     from benchmark.train import Trainer
 
-    cfg, dc = state.config, state.config["data"]
+    cfg, data_cfg = state.config, state.config["data"]
     seed = cfg["train"]["seed"] * 1000 + state.process.process_index  # dropout streams differ per rank, reproducibly
     random.seed(seed), np.random.seed(seed), torch.manual_seed(seed)
 
     def collate(rows):
-        return build_training_batch(rows, state.processor, max_audio_seconds=dc["max_audio_seconds"],
-                                    over_limit=dc["over_limit"])
+        return build_training_batch(rows, state.processor, max_audio_seconds=data_cfg["max_audio_seconds"],
+                                    over_limit=data_cfg["over_limit"])
 
     meta = {"strategy": cfg["strategy"], "seed": cfg["train"]["seed"], "schedule_sha256": schedule_sha256(cfg),
             "max_steps": cfg["train"]["max_steps"], "batch_size": cfg["train"]["batch_size"], "model": cfg["model"]["name"]}
@@ -162,13 +162,15 @@ def evaluate(state: RunState) -> dict | None:
     from benchmark.evaluate import evaluate as evaluate_rows
     from benchmark.evaluate import load_rows, select_rows
 
-    ec, dc = state.config["eval"], state.config["data"]
-    rows = select_rows(load_rows(state.data_dir, ec["split"], dc["config"]), limit=ec["max_per_task"] or None)
+    eval_cfg, data_cfg = state.config["eval"], state.config["data"]
+    rows = select_rows(load_rows(state.data_dir, eval_cfg["split"], data_cfg["config"]),
+                       limit=eval_cfg["max_per_task"] or None)
     state.model.eval()
-    return evaluate_rows(state.model, state.processor, rows, state.run_dir, batch_size=ec["batch_size"],
-                         max_new_tokens=ec["max_new_tokens"], max_audio_seconds=dc["max_audio_seconds"],
-                         over_limit=dc["over_limit"], bootstrap=ec["bootstrap"], seed=state.config["train"]["seed"],
-                         bertscore_model=ec["bertscore_model"], bertscore_layer=ec["bertscore_layer"], process=state.process)
+    return evaluate_rows(
+        state.model, state.processor, rows, state.run_dir, batch_size=eval_cfg["batch_size"],
+        max_new_tokens=eval_cfg["max_new_tokens"], max_audio_seconds=data_cfg["max_audio_seconds"],
+        over_limit=data_cfg["over_limit"], bootstrap=eval_cfg["bootstrap"], seed=state.config["train"]["seed"],
+        bertscore_model=eval_cfg["bertscore_model"], bertscore_layer=eval_cfg["bertscore_layer"], process=state.process)
 
 
 def save_adapter(state: RunState) -> Path | None:
@@ -187,7 +189,7 @@ def model_entry(state: RunState, adapter_dir: Path) -> dict:
     base = state.model.get_base_model()
     revision = base.source.revision  # hub snapshot sha, sha256:<content hash> of a folder, tiny-<key>
     targets = sorted({m.rsplit(".", 1)[-1] for m in lora["adapted_modules"]})
-    targets += state.extra  # model.extra_trainable's modules
+    targets += state.extra_modules  # model.extra_trainable's modules
     trainable = sum(p.numel() for p in state.model.parameters() if p.requires_grad)
     return {"id": f"{Path(name).name if name != 'tiny' else 'tiny'}+lora-{state.config['strategy']}",
             "revision": revision, "base_model": name, "dtype": str(base.dtype).removeprefix("torch."),
@@ -213,15 +215,15 @@ def save(state: RunState, train_summary: dict, eval_summary: dict | None, adapte
 
     if not state.process.is_main_process:
         return None
-    cfg, ec, dc = state.config, state.config["eval"], state.config["data"]
+    cfg, eval_cfg, data_cfg = state.config, state.config["eval"], state.config["data"]
     audio, gen = eval_summary["audio"], eval_summary["generation"]
     results = build_results(
         eval_summary["scores"], model=model_entry(state, adapter_dir),
-        data={"dataset": str(dc["path"]), "config": dc["config"], "fingerprint": fingerprint(state.data_dir, dc["config"]),
-              "split": ec["split"], "n": eval_summary["n"]},
+        data={"dataset": str(data_cfg["path"]), "config": data_cfg["config"],
+              "fingerprint": fingerprint(state.data_dir, data_cfg["config"]), "split": eval_cfg["split"], "n": eval_summary["n"]},
         predictions_path=eval_summary["predictions_path"], results_dir=state.run_dir,
-        scoring={"bootstrap": ec["bootstrap"], "seed": cfg["train"]["seed"], "bertscore_model": ec["bertscore_model"],
-                 "bertscore_layer": ec["bertscore_layer"]},
+        scoring={"bootstrap": eval_cfg["bootstrap"], "seed": cfg["train"]["seed"],
+                 "bertscore_model": eval_cfg["bertscore_model"], "bertscore_layer": eval_cfg["bertscore_layer"]},
         training={"strategy": cfg["strategy"], "schedule_config_sha256": schedule_sha256(cfg),
                   "seed": cfg["train"]["seed"], "steps": train_summary["steps"], "effective_batch": cfg["train"]["batch_size"]},
         efficiency={"train_wall_s": train_summary["train_wall_s"], "eval_wall_s": eval_summary["eval_wall_s"],
