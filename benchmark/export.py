@@ -122,7 +122,7 @@ def shard_files(base: Path) -> list[str]:
 
 
 def write_merged(out: Path, base: Path, pairs: dict, scale: float, extra: dict) -> dict:
-    """OUT/merged: the base's shards with the LoRA merged (and extra weights replaced); other files copied."""
+    """OUT/merged: the base's shards with the LoRA merged (and the modules trained whole replaced); other files copied."""
     import torch
     from safetensors import safe_open
     from safetensors.torch import save_file
