@@ -6,8 +6,10 @@
   is the mean of per-example F1. rouge-score's default tokenizer keeps only [a-z0-9] and scores
   every Arabic pair 0.0.
 - BERTScore F1: `aramega_ssum.bertscore` (a configured model or null with the reason).
-- Classification: free-text outputs mapped by `aramega_ssum.tasks.canonical_label`; unmapped
-  outputs are "invalid" and count as wrong. Accuracy, macro-F1 (over the labels that occur in
+- Which of these a task gets is its metric specs' `family` (`aramega_ssum.tasks`); every
+  prediction is first parsed with `Task.parse_output` (as `benchmark.evaluate` does).
+- Classification: free-text outputs mapped by `aramega_ssum.tasks.canonical_label` (whole output,
+  then its first line); unmapped outputs are "invalid" and count as wrong. Accuracy, macro-F1 (over the labels that occur in
   the references or the valid predictions), per-class P/R/F1, confusion, invalid rate.
 - Every metric gets a seeded percentile-bootstrap 95% CI (`aramega_ssum.bootstrap`).
 """
@@ -20,11 +22,11 @@ from typing import Iterable
 import numpy as np
 
 from aramega_ssum.bootstrap import confidence_intervals, paired_deltas, point
-from aramega_ssum.tasks import canonical_label
 from aramega_ssum.classification import classification_report, classification_statistic
 from aramega_ssum.predictions import PredictionsError, validate_predictions
+from aramega_ssum.results import BREAKDOWN_KEYS
 from aramega_ssum.schema import TASKS
-from aramega_ssum.tasks import get_task
+from aramega_ssum.tasks import canonical_label, get_task
 from aramega_ssum.text import normalize, normalize_many, normalizer_version
 
 log = logging.getLogger(__name__)
@@ -140,27 +142,49 @@ def rouge_f1(references: list[str], predictions: list[str], *, tokenizer=None) -
     return out
 
 
-def _generative(task: str, recs: list[dict], bertscore_model, bertscore_layer):
-    refs = [r["reference"] for r in recs]
-    preds = [r["prediction"] for r in recs]
-    if task == "asr":
-        data = error_counts(refs, preds)
-        extra = {}
-        if data["wer"] is None:
-            extra["wer_error"] = "the references hold no words after normalization (WER/CER undefined)"
-        if any("dialect" in r for r in recs):
-            extra["per_dialect"] = per_dialect_wer(recs, data)
-        return asr_statistic(data), extra
-    columns = rouge_f1(refs, preds)
+def _error_rates(recs: list[dict], options: dict):
+    """Corpus WER/CER ("error_rate" metrics), with per-dialect WER when records carry a dialect."""
+    data = error_counts([r["reference"] for r in recs], [r["prediction"] for r in recs])
+    extra = {}
+    if data["wer"] is None:
+        extra["wer_error"] = "the references hold no words after normalization (WER/CER undefined)"
+    if any("dialect" in r for r in recs):
+        extra["per_dialect"] = per_dialect_wer(recs, data)
+    return asr_statistic(data), extra
+
+
+def _rouge(recs: list[dict], options: dict):
+    return _mean_statistic(rouge_f1([r["reference"] for r in recs], [r["prediction"] for r in recs])), {}
+
+
+def _bertscore(recs: list[dict], options: dict):
+    """Mean BERTScore F1, or a null value with the reason (never 0.0)."""
     from aramega_ssum.bertscore import bertscore_f1
 
-    bert, error = bertscore_f1(refs, preds, model=bertscore_model, layer=bertscore_layer)
-    extra = {}
+    bert, error = bertscore_f1([r["reference"] for r in recs], [r["prediction"] for r in recs],
+                               model=options["bertscore_model"], layer=options["bertscore_layer"])
     if bert is None:
-        extra = {"bertscore_f1": None, "bertscore_error": error}
-    else:
-        columns["bertscore_f1"] = bert
-    return _mean_statistic(columns), extra
+        return None, {"bertscore_f1": None, "bertscore_error": error}
+    return _mean_statistic({"bertscore_f1": bert}), {}
+
+
+def _classification(recs: list[dict], options: dict):
+    return classification_statistic(options["task"], recs), classification_report(options["task"], recs)
+
+
+# Metric.family (aramega_ssum.tasks) -> fn(records, options) -> (statistic or None, extra fields)
+FAMILIES = {"error_rate": _error_rates, "rouge": _rouge, "bertscore": _bertscore,
+            "classification": _classification}
+
+
+def _merged(stats: list, names: tuple[str, ...]):
+    """One statistic from several, keeping only the metrics `names` (in their order)."""
+    def stat(counts: np.ndarray) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for part in stats:
+            out.update(part(counts))
+        return {name: out[name] for name in names if name in out}
+    return stat
 
 
 def per_dialect_wer(recs: list[dict], data: dict) -> dict[str, float | None]:
@@ -177,10 +201,21 @@ def per_dialect_wer(recs: list[dict], data: dict) -> dict[str, float | None]:
 
 
 def task_statistic(task: str, recs: list[dict], *, bertscore_model=None, bertscore_layer=None):
-    """(statistic, extra fields) for one task's records."""
-    if get_task(task).is_classification:
-        return classification_statistic(task, recs), classification_report(task, recs)
-    return _generative(task, recs, bertscore_model, bertscore_layer)
+    """(statistic, extra fields) for one task's records: the families of the task's metric specs.
+
+    Predictions are parsed first with `Task.parse_output`, so raw model outputs score exactly like
+    the predictions `benchmark.evaluate` writes.
+    """
+    spec = get_task(task)
+    recs = [{**r, "prediction": spec.parse_output(r["prediction"])} for r in recs]
+    options = {"task": task, "bertscore_model": bertscore_model, "bertscore_layer": bertscore_layer}
+    stats, extra = [], {}
+    for family in dict.fromkeys(m.family for m in spec.metrics):
+        stat, more = FAMILIES[family](recs, options)
+        if stat is not None:
+            stats.append(stat)
+        extra.update(more)
+    return _merged(stats, tuple(m.name for m in spec.metrics)), extra
 
 
 def score_task(task: str, recs: list[dict], *, bootstrap: int = 1000, seed: int = 0,
@@ -190,10 +225,10 @@ def score_task(task: str, recs: list[dict], *, bootstrap: int = 1000, seed: int 
     values = point(stat, len(recs))
     result = {"n": len(recs), **values}
     for key, value in extra.items():
-        if key not in ("per_class", "confusion", "per_dialect"):
+        if key not in BREAKDOWN_KEYS:
             result[key] = value
     result["ci95"] = confidence_intervals(stat, len(recs), resamples=bootstrap, seed=seed)
-    for key in ("per_dialect", "per_class", "confusion"):
+    for key in BREAKDOWN_KEYS:
         if key in extra:
             result[key] = extra[key]
     return result

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
+from aramega_ssum.jsonl import JSONLError, iter_jsonl
 from aramega_ssum.schema import TASKS
 
 REQUIRED_FIELDS = ("id", "task", "prediction", "reference")
@@ -33,14 +34,10 @@ class PredictionsError(ValueError):
 
 
 def line_of(path: str | os.PathLike, record_id: str) -> int | None:
-    """The line number of the record with `record_id` in a JSONL file, or None."""
-    with open(path, encoding="utf-8-sig") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            try:
-                if json.loads(line).get("id") == record_id:
-                    return lineno
-            except (json.JSONDecodeError, AttributeError):
-                continue
+    """The line number of the record with `record_id` in a JSONL file, or None (bad lines are passed over)."""
+    for lineno, rec in iter_jsonl(path, on_error=lambda error: None):
+        if isinstance(rec, dict) and rec.get("id") == record_id:
+            return lineno
     return None
 
 
@@ -78,30 +75,16 @@ def validate_predictions(records: Iterable[Any], source: str = "<records>") -> l
     return _validate(enumerate(records, start=1), source)
 
 
-def _parse_lines(text: str, path: Path):
-    # split on "\n" only: str.splitlines would also split at U+2028, which JSON strings may hold
-    for lineno, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield lineno, json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise PredictionsError(f"{path}:{lineno}: malformed JSON ({exc.msg} at column {exc.colno})") from None
-
-
 def read_predictions(path: str | os.PathLike) -> list[dict]:
-    """Read and validate a predictions JSONL file; raise `PredictionsError` naming the line."""
+    """Read and validate a predictions JSONL file (`iter_jsonl`); raise `PredictionsError` naming the line."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        return _validate(iter_jsonl(path), str(path))
     except OSError as exc:
         raise PredictionsError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise PredictionsError(f"{path}:{line}: not valid UTF-8") from None
-    return _validate(_parse_lines(text, path), str(path))
+    except JSONLError as exc:
+        what = "not valid UTF-8" if exc.kind == "utf8" else f"malformed JSON ({exc.detail})"
+        raise PredictionsError(f"{path}:{exc.line}: {what}") from None
 
 
 def write_predictions(path: str | os.PathLike, records: Iterable[dict]) -> Path:

@@ -103,8 +103,14 @@ def parse_options(cls: type, mapping: Mapping[str, Any] | None, *, where: str) -
         if key not in names:
             hint = did_you_mean(key, names)
             raise ValueError(f"{where}: unknown key {key!r}; {hint or 'known keys: ' + ', '.join(names)}")
-        values[key] = _coerce(value, hints[key], f"{where}.{key}")
+        values[key] = check_value(value, hints[key], where=f"{where}.{key}")
     return cls(**values)
+
+
+def check_value(value: Any, hint: Any, *, where: str) -> Any:
+    """`value` checked against the type `hint` (int -> float, `X | None`, lists, tuples, generics by
+    their container); TypeError naming `where` otherwise. Lists stay lists, tuples become tuples."""
+    return _coerce(value, hint, where)
 
 
 def _coerce(value: Any, hint: Any, where: str) -> Any:
@@ -118,7 +124,8 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         if not isinstance(value, (list, tuple)):
             raise TypeError(f"{where}: expected a list, got {type(value).__name__} {value!r}")
         item = args[0] if args else Any
-        return tuple(_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value))
+        items = [_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+        return items if origin is list else tuple(items)
     if hint is Any:
         return value
     if origin is not None:  # dict[...] and other generics: check the container type only

@@ -36,7 +36,7 @@ from aramega_ssum.cli import HelpFormatter, Parser, add_common, cli_main, deprec
 from collections import Counter
 from pathlib import Path
 
-from aramega_ssum.tasks import get_task
+from aramega_ssum.tasks import CLASSIFICATION_TASKS, get_task
 from aramega_ssum.text import split_sentences
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def read_rows(data_dir: Path, split: str) -> list[dict]:
 def majority_labels(train: list[dict]) -> dict[str, str]:
     """{task: most frequent train label} for dialect and emotion (ties: inventory order)."""
     out = {}
-    for task in ("dialect", "emotion"):
+    for task in CLASSIFICATION_TASKS:
         counts = Counter(r["label"] for r in train if r["task"] == task)
         if not counts:
             raise BaselineError(f"the train split has no {task} rows: no majority class")
@@ -94,7 +94,7 @@ def baseline_predictions(name: str, test: list[dict], train: list[dict], seed: i
     if name == "uniform-random":
         rng = random.Random(f"{seed}:uniform-random")
         return [_record(r, rng.choice(get_task(r["task"]).labels)) for r in test
-                if r["task"] in ("dialect", "emotion")]
+                if r["task"] in CLASSIFICATION_TASKS]
     if name in ("lead-1", "lead-2"):
         k = int(name[-1])
         return [_record(r, lead(r["text"], k)) for r in test if r["task"] == "tsum"]
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _headline(task: str, metrics: dict) -> str:
-    key = "rougeL" if task in ("ssum", "tsum") else "macro_f1"
+    key = get_task(task).headline
     return f"{key} {metrics[key]:.4f}"
 
 

@@ -8,18 +8,21 @@ Examples:
     python -m benchmark.evaluate --model tiny --adapter runs/hybrid/adapter --output-dir runs/hybrid/eval
     python -m benchmark.evaluate --model /models/omni-thinker --tasks asr ssum --max-new-tokens 256
     python -m benchmark.evaluate --model tiny --adapter runs/hybrid/adapter --ablate-audio silence
+    python -m benchmark.evaluate --model tiny eval.max_new_tokens=32 eval.batch_size=4
 
 Writes ``predictions.jsonl`` (one record per example: id, task, prediction, reference,
 raw_prediction, + dialect for ASR rows when known) and ``scores.json`` (exactly what
 ``python -m benchmark.score predictions.jsonl`` prints) and ``generation.json`` (budget, stop tokens,
-empty / budget-hitting outputs per task) into --output-dir, and prints a table. The generation
-budget, batch size and audio bound default to the run settings' ``eval:``/``data:`` blocks
-(benchmark/configs/*.yaml, or --config of a run), so zero-shot and fine-tuned rows share one budget.
+empty / budget-hitting outputs per task) into --output-dir, and prints a table. Every setting
+comes from the run's layers (benchmark.config): benchmark/configs/base.yaml, tiny.yaml for the
+tiny model, --config FILE (e.g. a run's config.yaml), then `key=value` overrides
+(``eval.max_new_tokens=32``) and the flags, which win; so zero-shot and fine-tuned rows share one
+generation budget, split, batch size, audio bound and bootstrap.
 Under torchrun each process generates its share of the rows; rank 0 writes.
 Generation is greedy with LEFT padding; rows are grouped by length (at most --batch-size, fewer
 when lengths differ much) so batches carry little padding,
 and predictions are written in the split's order. Classification outputs are mapped to the label
-inventory with `aramega_ssum.tasks.canonical_label` (whole output, then its first line); an output
+inventory by `aramega_ssum.tasks.parse_output` (whole output, then its first line); an output
 that maps to no label is kept verbatim and scored as invalid. Clips longer than
 --max-audio-seconds are truncated (or skipped with --skip-long-audio) and counted; by default no
 audio is ever cut. --ablate-audio silence replaces every clip by silence of the same length (does the
@@ -42,7 +45,7 @@ from tqdm.auto import tqdm
 from aramega_ssum.audio import AudioError
 from aramega_ssum.cli import cli_main, setup_logging
 from aramega_ssum.predictions import write_json_atomic, write_predictions
-from aramega_ssum.tasks import canonical_label, get_task
+from aramega_ssum.tasks import get_task, parse_output
 from benchmark.config import ConfigError
 from benchmark.prompting import build_generation_batch, estimate_length, length_groups, model_inputs
 
@@ -92,18 +95,6 @@ def ablate_audio(rows: list[dict], mode: str) -> list[dict]:
         sf.write(buffer, np.zeros(len(samples), dtype=np.float32), rate, format="WAV", subtype="PCM_16")
         out.append({**row, "audio": {"bytes": buffer.getvalue(), "path": f"silence-{row.get('id')}.wav"}})
     return out
-
-
-def parse_output(task: str, text: str) -> str:
-    """The prediction to score: classification outputs mapped to a label when possible."""
-    text = text.strip()
-    if not get_task(task).is_classification:
-        return text
-    for candidate in (text, text.split("\n", 1)[0]):
-        label = canonical_label(task, candidate)
-        if label is not None:
-            return label
-    return text
 
 
 @contextlib.contextmanager
@@ -294,38 +285,43 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from aramega_ssum.cli import add_common, deprecated, make_parser
 
     parser = make_parser("python -m benchmark.evaluate", __doc__)
-    parser.add_argument("--model", default="tiny", help='"tiny", a hub id or a local path')
+    parser.add_argument("--model", help='"tiny", a hub id or a local path (model.name; default tiny)')
     parser.add_argument("--adapter", type=Path, help="a saved LoRA adapter folder to apply")
-    parser.add_argument("--data", type=Path, default=Path("aramega-ssum"),
-                        help="dataset folder (python -m builders.build --output-dir aramega-ssum)")
-    parser.add_argument("--dataset-config", dest="config_name", default="multitask", help="dataset config")
+    parser.add_argument("--data", type=Path, help="dataset folder (data.path; python -m builders.build "
+                        "--output-dir aramega-ssum)")
+    parser.add_argument("--dataset-config", dest="config_name", help="dataset config (data.config)")
     deprecated(parser, "--data-config", "--dataset-config", "config_name")
-    parser.add_argument("--split", default="test", help="split to evaluate")
+    parser.add_argument("--split", help="split to evaluate (eval.split)")
     parser.add_argument("--tasks", nargs="+", help="only these tasks (default: every task in the split)")
-    parser.add_argument("--limit", type=int, help="at most N examples per task (quick looks)")
+    parser.add_argument("--limit", type=int, help="at most N examples per task, 0 = all (eval.max_per_task)")
     parser.add_argument("--output-dir", type=Path, help="where to write (default runs/eval-<model>)")
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier evaluate output in --output-dir")
-    parser.add_argument("--config", type=Path, help="settings YAML (a run's config.yaml); default the strategy configs'")
-    parser.add_argument("--batch-size", type=int, help="default: eval.batch_size of the settings")
-    parser.add_argument("--max-new-tokens", type=int, help="default: eval.max_new_tokens of the settings (one budget)")
+    parser.add_argument("--config", type=Path, help="a settings layer over base.yaml (and tiny.yaml), e.g. a run's "
+                        "config.yaml")
+    parser.add_argument("--batch-size", type=int, help="eval.batch_size")
+    parser.add_argument("--max-new-tokens", type=int, help="eval.max_new_tokens (one budget with benchmark.run)")
     parser.add_argument("--max-audio-seconds", type=float, help="bound on audio length (default data.max_audio_seconds)")
     parser.add_argument("--skip-long-audio", action="store_true", help="skip clips over the bound instead")
     parser.add_argument("--device", help="cpu | cuda | cuda:N (default: cuda:LOCAL_RANK when available)")
-    parser.add_argument("--dtype", help="float32 | bfloat16 | float16 (default: bfloat16 on CUDA for real models, "
-                        "else float32)")
+    parser.add_argument("--dtype", help="float32 | bfloat16 | float16 (model.dtype; default: bfloat16 on CUDA for "
+                        "real models, else float32)")
     parser.add_argument("--attn-implementation", help="sdpa | flash_attention_2 | eager (default model.attn_implementation)")
     parser.add_argument("--ablate-audio", choices=ABLATIONS,
                         help="replace every clip before generation: silence = zeros of the same length")
     parser.add_argument("--seed", type=int, default=0, help="seed of the tiny model's weights")
-    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the CIs (0 = none)")
+    parser.add_argument("--bootstrap", type=int, help="bootstrap resamples for the CIs, 0 = none (eval.bootstrap)")
     parser.add_argument("--bootstrap-seed", type=int, help="seed of the bootstrap (default: --seed)")
-    parser.add_argument("--bertscore-model", help="local model directory for BERTScore")
-    parser.add_argument("--bertscore-layer", type=int)
+    parser.add_argument("--bertscore-model", help="local model directory for BERTScore (eval.bertscore_model)")
+    parser.add_argument("--bertscore-layer", type=int, help="eval.bertscore_layer")
+    parser.add_argument("overrides", nargs="*", metavar="key=value", help="settings, e.g. eval.max_new_tokens=32")
     add_common(parser)
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # key=value overrides may come before or after flags
+    if args.tasks:  # `--tasks asr eval.x=1`: task names have no "="
+        args.overrides += [t for t in args.tasks if "=" in t]
+        args.tasks = [t for t in args.tasks if "=" not in t] or None
     if (args.batch_size is not None and args.batch_size < 1) or (args.max_new_tokens is not None and args.max_new_tokens < 1):
         parser.error("--batch-size and --max-new-tokens must be >= 1")
-    if (args.limit is not None and args.limit < 0) or args.bootstrap < 0:
+    if (args.limit is not None and args.limit < 0) or (args.bootstrap is not None and args.bootstrap < 0):
         parser.error("--limit and --bootstrap must be >= 0")
     if args.max_audio_seconds is not None and args.max_audio_seconds <= 0:
         parser.error(f"--max-audio-seconds must be > 0, got {args.max_audio_seconds:g}")
@@ -343,6 +339,7 @@ def preflight(args: argparse.Namespace, opts: dict) -> Path:
     problems = pf.check_dtype(args.dtype, "--dtype") + pf.check_device(args.device)
     problems += pf.check_data(args.data, args.config_name, [args.split])
     problems += [f"{key}={opts[key]!r} must be >= 1" for key in ("batch_size", "max_new_tokens") if opts[key] < 1]
+    problems += [f"bootstrap={opts['bootstrap']!r} must be >= 0"] if opts["bootstrap"] < 0 else []
     if opts["max_audio_seconds"] is not None and opts["max_audio_seconds"] <= 0:
         problems.append(f"max_audio_seconds={opts['max_audio_seconds']!r} must be > 0")
     if args.adapter is not None and not (args.adapter / "adapter_config.json").is_file():
@@ -372,18 +369,31 @@ def select_rows(rows: list[dict], tasks=None, limit: int | None = None) -> list[
     return rows
 
 
+# the flags that set a setting of the layers: (argparse dest, dotted key); the flags win over key=value
+SETTING_FLAGS = (("model", "model.name"), ("dtype", "model.dtype"), ("attn_implementation", "model.attn_implementation"),
+                 ("data", "data.path"), ("config_name", "data.config"), ("max_audio_seconds", "data.max_audio_seconds"),
+                 ("split", "eval.split"), ("batch_size", "eval.batch_size"), ("max_new_tokens", "eval.max_new_tokens"),
+                 ("limit", "eval.max_per_task"), ("bootstrap", "eval.bootstrap"),
+                 ("bertscore_model", "eval.bertscore_model"), ("bertscore_layer", "eval.bertscore_layer"))
+
+
 def settings(args: argparse.Namespace) -> dict:
-    """Generation settings: the flags, else the run config's eval:/data:/model: values."""
+    """The settings of this evaluation from the layers (`benchmark.config.eval_config`): base.yaml,
+    tiny.yaml (tiny model), --config, key=value, then the flags. Keys are `args` attribute names."""
     from benchmark.config import eval_config
 
-    config = eval_config(args.model, args.config)
-    ec, dc = config["eval"], config["data"]
-    pick = lambda flag, value: value if flag is None else flag  # noqa: E731
-    return {"batch_size": pick(args.batch_size, ec["batch_size"]),
-            "max_new_tokens": pick(args.max_new_tokens, ec["max_new_tokens"]),
-            "max_audio_seconds": pick(args.max_audio_seconds, dc["max_audio_seconds"]),
-            "over_limit": "skip" if args.skip_long_audio else dc["over_limit"],
-            "attn_implementation": pick(args.attn_implementation, config["model"]["attn_implementation"])}
+    import json
+
+    quoted = lambda v: json.dumps(str(v)) if isinstance(v, (str, Path)) else v  # noqa: E731 - a YAML string
+    given = [f"{key}={quoted(getattr(args, dest))}" for dest, key in SETTING_FLAGS if getattr(args, dest) is not None]
+    config = eval_config(path=args.config, overrides=[*args.overrides, *given,
+                                                      *(["data.over_limit=skip"] if args.skip_long_audio else [])])
+    mc, dc, ec = config["model"], config["data"], config["eval"]
+    return {"model": mc["name"], "dtype": mc["dtype"], "attn_implementation": mc["attn_implementation"],
+            "data": Path(dc["path"]), "config_name": dc["config"], "max_audio_seconds": dc["max_audio_seconds"],
+            "over_limit": dc["over_limit"], "split": ec["split"], "batch_size": ec["batch_size"],
+            "max_new_tokens": ec["max_new_tokens"], "limit": ec["max_per_task"] or None, "bootstrap": ec["bootstrap"],
+            "bertscore_model": ec["bertscore_model"], "bertscore_layer": ec["bertscore_layer"]}
 
 
 @cli_main(ConfigError, AudioError)
@@ -393,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmark.train import close_distributed, init_distributed
 
     opts = settings(args)
+    args = argparse.Namespace(**{**vars(args), **opts})  # the resolved settings, read below as args.*
     output_dir = preflight(args, opts)
     process = init_distributed(args.device)
     try:

@@ -160,10 +160,12 @@ def raise_if(problems: list[str]) -> None:
 
 
 def flat(config: dict, prefix: str = "") -> dict:
-    """{dotted key: value} of a resolved config (free blocks as whole values under their name)."""
+    """{dotted key: value} of a resolved config's settings (`schedule` as one value; `sources` left out)."""
     out = {}
     for key, value in config.items():
-        if isinstance(value, dict) and key not in ("schedule", "tiny"):
+        if key == "sources" and not prefix:
+            continue
+        if isinstance(value, dict) and key != "schedule":
             out.update(flat(value, f"{prefix}{key}."))
         else:
             out[f"{prefix}{key}"] = value

@@ -37,16 +37,31 @@ PRETRAIN_MARKER = "pretrain.json"  # only this tool writes it: marks a folder it
 ASR_FIRST = 0.0  # share of the steps spent on ASR rows only, before the mixed phase
 # Sampling weight of each task in the mixed phase (rows uniform inside a task): the classification
 # tasks get most of a small CPU budget; tsum/ssum teach the summary format.
-TASK_WEIGHTS = {"asr": 0.3, "dialect": 0.3, "emotion": 0.3, "tsum": 0.05, "ssum": 0.05}
+TASK_WEIGHTS = {"asr": 0.4, "dialect": 0.25, "emotion": 0.25, "tsum": 0.05, "ssum": 0.05}
 LABEL_REPEAT = 2000  # labels repeated in the tokenizer text: each becomes one token
 
 
 def train_rows(data_dir, max_seconds: float) -> list[dict]:
-    """The train split's rows whose audio is at most `max_seconds` long (long ssum rows dominate cost)."""
+    """The train split's rows whose audio is at most `max_seconds` long (long ssum rows dominate cost),
+    plus an ASR example for each other audio row (its transcription as the target)."""
     from benchmark.evaluate import load_rows
 
     rows = load_rows(data_dir, "train")
-    return [r for r in rows if float(r.get("duration") or 0.0) <= max_seconds and r.get("target")]
+    rows = [r for r in rows if float(r.get("duration") or 0.0) <= max_seconds and r.get("target")]
+    return rows + transcription_rows(rows)
+
+
+def transcription_rows(rows: list[dict]) -> list[dict]:
+    """ASR copies of the non-ASR audio rows (dialect, emotion, ssum clips): more speech to learn to hear from."""
+    from aramega_ssum.tasks import instruction_for
+
+    out = []
+    for row in rows:
+        if row["task"] != "asr" and row.get("audio") is not None and row.get("transcription"):
+            asr_id = f"{row['id']}-as-asr"
+            out.append({**row, "id": asr_id, "task": "asr", "target": row["transcription"],
+                        "instruction": instruction_for("asr", asr_id), "label": None})
+    return out
 
 
 def tokenizer_texts(rows: list[dict]) -> list[str]:
@@ -139,7 +154,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--overwrite", action="store_true", help="replace an earlier output of this tool")
     p.add_argument("--max-steps", type=int, default=300, help="optimizer steps")
     p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--lr", type=float, default=1e-3, help="peak AdamW lr (3e-3 stalls at the label prior)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--layers", type=int, default=2)

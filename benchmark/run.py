@@ -8,8 +8,9 @@ Examples:
     torchrun --nproc_per_node=4 -m benchmark.run --strategy hybrid --model Qwen/Qwen2.5-Omni-7B \\
         --data /data/aramega-ssum --max-steps 2000
 
-Settings come from benchmark/configs/<strategy>.yaml; flags and `key=value` override them (unknown
-keys and wrong types are errors). The run folder (default runs/<run-id>/) receives config.yaml,
+Settings come in layers (benchmark/config.py): benchmark/configs/base.yaml, tiny.yaml (model "tiny"
+only), <strategy>.yaml, --config FILE, then `key=value` and the flags (unknown keys and wrong types
+are errors); the run's config.yaml names the layer of each value. The run folder (default runs/<run-id>/) receives config.yaml,
 train_log.jsonl, checkpoints/, adapter/, predictions.jsonl, scores.json, results.json and the loss
 plots. The recipe's phases: setup -> train -> save the adapter -> evaluate (every rank its share) ->
 save the results (`benchmark.phases`). Before step 1 the run logs an estimate of its peak memory per
@@ -72,7 +73,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = make_parser("python -m benchmark.run", __doc__)
     parser.add_argument("--strategy", required=True, choices=[*strategy_names(), "all"],
                         help="a strategy of aramega_ssum/scheduling/strategies/, or all of them")
-    parser.add_argument("--config", type=Path, help="a YAML config file instead of benchmark/configs/<strategy>.yaml")
+    parser.add_argument("--config", type=Path,
+                        help="a YAML layer over benchmark/configs/<strategy>.yaml (the command line still wins)")
     parser.add_argument("--max-steps", type=int, help="optimizer steps (train.max_steps)")
     parser.add_argument("--output-dir", type=Path, help="run folder (default runs/<run-id>/)")
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier run in --output-dir")

@@ -8,8 +8,8 @@ Examples:
 
 Bad input (malformed JSON, a missing field, an unknown task, an empty file, duplicate ids) exits
 with status 2 and one message naming the line; so does an empty reference. Dialect and emotion
-aliases (``egyptian``) map to their label (EGY) through the task's alias table
-(aramega_ssum.tasks). ``--output`` is written atomically or not at all (an existing file only with
+aliases (``egyptian``) map to their label (EGY) through the task's alias table, and raw model
+outputs are parsed as ``benchmark.evaluate`` parses them (``aramega_ssum.tasks.parse_output``). ``--output`` is written atomically or not at all (an existing file only with
 --overwrite).
 Logs go to stderr; stdout carries only the result.
 """
@@ -26,17 +26,9 @@ from aramega_ssum.cli import cli_main, setup_logging
 from aramega_ssum.metrics import score_predictions
 from aramega_ssum.outputs import check_output_file
 from aramega_ssum.predictions import PredictionsError, line_of, read_predictions, write_json_atomic
+from aramega_ssum.tasks import get_task
 
 log = logging.getLogger("benchmark.score")
-
-_SCALARS = {
-    "asr": ("wer", "cer"),
-    "ssum": ("rouge1", "rouge2", "rougeL", "bertscore_f1"),
-    "tsum": ("rouge1", "rouge2", "rougeL", "bertscore_f1"),
-    "dialect": ("accuracy", "macro_f1", "invalid_rate"),
-    "emotion": ("accuracy", "macro_f1", "invalid_rate"),
-}
-
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from aramega_ssum.cli import add_common, deprecated, make_parser
@@ -66,12 +58,13 @@ def format_table(scores: dict) -> str:
     """A plain-text table: one row per (task, metric) with the value and its 95% CI."""
     lines = [f"normalizer: {scores['normalizer']}", f"{'task':<9}{'n':>5}  {'metric':<14}{'value':>8}  95% CI"]
     for task, result in scores["tasks"].items():
-        for metric in _SCALARS.get(task, ()):
+        for spec in get_task(task).metrics:
+            metric = spec.name
             if metric not in result:
                 continue
             ci = result.get("ci95", {}).get(metric)
             ci_text = f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else "-"
-            note = f"  ({result['bertscore_error']})" if metric == "bertscore_f1" and result[metric] is None else ""
+            note = f"  ({result[spec.error_key]})" if spec.nullable and result[metric] is None else ""
             lines.append(f"{task:<9}{result['n']:>5}  {metric:<14}{_fmt(result[metric]):>8}  {ci_text}{note}")
         for dialect, wer in result.get("per_dialect", {}).items():
             lines.append(f"{task:<9}{'':>5}  {'wer[' + dialect + ']':<14}{_fmt(wer):>8}")

@@ -234,9 +234,10 @@ class Trainer:
             return None
         self.load_state(ckpt.load_checkpoint(found))
         if self.process.is_main_process and self.log_path.exists():
-            keep = [ln for ln in self.log_path.read_text(encoding="utf-8").splitlines()
-                    if ln.strip() and json.loads(ln)["step"] <= self.step]
-            self.log_path.write_text("".join(k + "\n" for k in keep), encoding="utf-8")
+            from aramega_ssum.jsonl import iter_jsonl
+
+            keep = [rec for _, rec in iter_jsonl(self.log_path) if rec["step"] <= self.step]
+            self.log_path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in keep), encoding="utf-8")
         log.info("resumed from %s (step %d)", found, self.step)
         return self.step
 

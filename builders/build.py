@@ -44,6 +44,7 @@ from tqdm import tqdm
 
 from aramega_ssum.cli import cli_main, setup_logging
 from aramega_ssum.schema import CONFIGS, SPLITS
+from aramega_ssum.tasks import AUDIO_TASKS
 from aramega_ssum.text import NORMALIZER_VERSION
 from builders.frontend import frontend_for, speak_items
 from builders.items import BuildError, Item
@@ -59,7 +60,6 @@ from builders.writer import DatasetWriter
 logger = logging.getLogger(__name__)
 
 BUILDER_VERSION = "1.0"
-AUDIO_TASKS = ("asr", "ssum", "dialect", "emotion")
 
 
 def collect_items(entries: list[dict], ctx: SourceContext) -> list[Item]:

@@ -18,6 +18,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
+from aramega_ssum.tasks import AUDIO_TASKS
 from builders.numbers import spell_numbers
 
 # Letter forms of other Arabic-script languages and decorative forms -> the Arabic letter spoken.
@@ -127,7 +128,6 @@ def frontend_for(tts: str, model: str | None = None) -> FrontEnd:
     raise ValueError(f"unknown TTS backend {tts!r}; expected espeak or mms")
 
 
-AUDIO_TASKS = ("asr", "ssum", "dialect", "emotion")
 
 
 def speak_items(items: list, frontend: FrontEnd, reporter) -> tuple[list, dict]:

@@ -123,6 +123,3 @@ def present(value) -> bool:
     if value is None or (isinstance(value, float) and value != value):
         return False
     return not (isinstance(value, str) and not value.strip())
-
-
-AUDIO_KEYS = ("asr", "ssum", "dialect", "emotion")  # tasks whose rows carry audio

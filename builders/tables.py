@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
 from pathlib import Path
 from typing import Iterator
 
+from aramega_ssum.jsonl import JSONLError, iter_jsonl
 from builders.items import BuildError, Reporter
 
 logger = logging.getLogger(__name__)
@@ -18,26 +18,16 @@ def _has_surrogates(value) -> bool:
 
 
 def read_jsonl(path: Path, source: str, reporter: Reporter) -> Iterator[tuple[int, dict]]:
-    """Yield ``(line_number, record)``; bad UTF-8 and bad JSON lines are reported and skipped."""
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            origin = f"{path}:{number}"
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as err:
-                reporter.skip(source, origin, "non_utf8_text", str(err))
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                reporter.skip(source, origin, "bad_record", f"invalid JSON: {err}")
-                continue
-            if not isinstance(record, dict):
-                reporter.skip(source, origin, "bad_record", "a JSON object per line is expected")
-                continue
-            yield number, record
+    """Yield ``(line_number, record)`` (`iter_jsonl`); bad UTF-8 and bad JSON lines are reported and skipped."""
+    def skip(error: JSONLError) -> None:
+        reason = "non_utf8_text" if error.kind == "utf8" else "bad_record"
+        reporter.skip(source, f"{path}:{error.line}", reason, error.reason)
+
+    for number, record in iter_jsonl(path, on_error=skip):
+        if not isinstance(record, dict):
+            reporter.skip(source, f"{path}:{number}", "bad_record", "a JSON object per line is expected")
+            continue
+        yield number, record
 
 
 def read_csv(path: Path, source: str, reporter: Reporter, delimiter: str | None = None

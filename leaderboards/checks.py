@@ -11,16 +11,11 @@ from typing import Any, Iterable
 from aramega_ssum.registry import did_you_mean
 from aramega_ssum.schema import TASKS
 from aramega_ssum.scheduling import strategy_names
+from aramega_ssum.tasks import Metric, get_task
 
 logger = logging.getLogger(__name__)
 
 LEADERBOARD_SPLIT = "test"
-# Allowed range of each metric (and of both ends of its ci95 interval); None = unbounded.
-METRIC_RANGES = {
-    "wer": (0.0, None), "cer": (0.0, None),
-    "rouge1": (0.0, 1.0), "rouge2": (0.0, 1.0), "rougeL": (0.0, 1.0), "bertscore_f1": (-1.0, 1.0),
-    "accuracy": (0.0, 1.0), "macro_f1": (0.0, 1.0), "invalid_rate": (0.0, 1.0),
-}
 FUTURE_SLACK = dt.timedelta(days=1)
 
 
@@ -35,16 +30,6 @@ def dotted(path: Iterable[Any]) -> str:
 def known_strategies() -> tuple[str, ...]:
     """Strategy names of the aramega_ssum.scheduling registry (its `strategies/` package)."""
     return tuple(strategy_names())
-
-
-def _in_range(value: float, bounds: tuple[float | None, float | None]) -> bool:
-    lo, hi = bounds
-    return (lo is None or value >= lo) and (hi is None or value <= hi)
-
-
-def _fmt_range(bounds: tuple[float | None, float | None]) -> str:
-    lo, hi = bounds
-    return f">= {lo:g}" if hi is None else f"in {lo:g}..{hi:g}"
 
 
 def check_created_at(data: dict, problems: list[str], now: dt.datetime | None = None) -> None:
@@ -76,35 +61,36 @@ def check_counts(data: dict, problems: list[str]) -> None:
 
 
 def check_intervals(task: str, scores: dict, problems: list[str]) -> None:
-    """Each ci95 interval is ordered, in the metric's range, and belongs to a computed metric."""
+    """Each ci95 interval is ordered, in the metric's range (its spec in aramega_ssum.tasks), and
+    belongs to a computed metric."""
     for metric, bounds in scores["ci95"].items():
         where = f"metrics.{task}.ci95.{metric}"
         if scores.get(metric) is None:
             problems.append(f"{where}: interval given for a metric that is null")
             continue
         lo, hi = bounds
-        allowed = METRIC_RANGES[metric]
+        spec = get_task(task).metric(metric)
         if lo > hi:
             problems.append(f"{where}: low {lo} is above high {hi}")
-        elif not (_in_range(lo, allowed) and _in_range(hi, allowed)):
-            problems.append(f"{where}: [{lo}, {hi}] must lie {_fmt_range(allowed)}")
+        elif not (spec.in_range(lo) and spec.in_range(hi)):
+            problems.append(f"{where}: [{lo}, {hi}] must lie {spec.range_text()}")
 
 
-def check_bertscore(task: str, scores: dict, problems: list[str]) -> None:
-    """bertscore_f1 is null exactly when bertscore_error says why; a number has its interval."""
-    value, error = scores.get("bertscore_f1"), scores.get("bertscore_error")
+def check_nullable(task: str, spec: Metric, scores: dict, problems: list[str]) -> None:
+    """A nullable metric (bertscore_f1) is null exactly when its error key (bertscore_error) says why;
+    a number has its interval."""
+    metric, key = spec.name, spec.error_key
+    value, error = scores.get(metric), scores.get(key)
     if value is None and not error:
-        problems.append(f"metrics.{task}.bertscore_f1: null without metrics.{task}.bertscore_error saying why")
+        problems.append(f"metrics.{task}.{metric}: null without metrics.{task}.{key} saying why")
     elif value is not None and error is not None:
-        problems.append(f"metrics.{task}.bertscore_error: present although bertscore_f1 = {value}")
-    elif value is not None and "bertscore_f1" not in scores["ci95"]:
-        problems.append(f"metrics.{task}.ci95.bertscore_f1: required key is missing (bertscore_f1 is set)")
+        problems.append(f"metrics.{task}.{key}: present although {metric} = {value}")
+    elif value is not None and metric not in scores["ci95"]:
+        problems.append(f"metrics.{task}.ci95.{metric}: required key is missing ({metric} is set)")
 
 
 def check_labels(data: dict, problems: list[str]) -> None:
     """per_class_f1 only names labels of the task's inventory."""
-    from aramega_ssum.tasks import get_task
-
     for task, parts in data["breakdown"].items():
         labels = set(get_task(task).labels)
         for label in parts.get("per_class_f1", {}):
@@ -137,7 +123,8 @@ def check_consistency(data: dict, problems: list[str], *, now: dt.datetime | Non
     check_counts(data, problems)
     for task, scores in data["metrics"].items():
         check_intervals(task, scores, problems)
-        if task in ("ssum", "tsum"):
-            check_bertscore(task, scores, problems)
+        for spec in get_task(task).metrics:
+            if spec.nullable:
+                check_nullable(task, spec, scores, problems)
     check_labels(data, problems)
     check_training(data, problems)

@@ -1,8 +1,9 @@
 """Ranked leaderboard entries: loading through the validator, task scores, aggregate, ranks.
 
-Aggregate score: the mean over the five tasks of a 0..1 score per task: 1 - WER clipped to 0..1
-for asr, ROUGE-L F1 for ssum and tsum, macro-F1 for dialect and emotion. Entries covering every
-task are ranked first, by aggregate; entries covering fewer tasks follow (their aggregate is over
+Aggregate score: the mean over the five tasks of a 0..1 score per task from the task's headline
+metric spec (`aramega_ssum.tasks`): the value when higher is better (ROUGE-L F1 for ssum and
+tsum, macro-F1 for dialect and emotion), 1 - value clipped to 0..1 when lower is (WER for asr).
+Entries covering every task are ranked first, by aggregate; entries covering fewer tasks follow (their aggregate is over
 the tasks they cover and is not comparable). Ties (equal to 1e-6) share a rank.
 """
 from __future__ import annotations
@@ -11,16 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aramega_ssum.schema import TASKS
+from aramega_ssum.tasks import Metric, get_task
 from leaderboards.identity import arrival, describe, identity
 from leaderboards.keys import DEFAULT_KEYS_DIR
 from leaderboards.validate import validate_file
 
-# task -> (metric key, label, higher is better)
-HEADLINE = {"asr": ("wer", "WER", False), "ssum": ("rougeL", "ROUGE-L", True),
-            "tsum": ("rougeL", "ROUGE-L", True), "dialect": ("macro_f1", "macro-F1", True),
-            "emotion": ("macro_f1", "macro-F1", True)}
-TASK_TITLES = {"asr": "ASR", "ssum": "Speech summ.", "tsum": "Text summ.", "dialect": "Dialect ID",
-               "emotion": "Emotion ID"}
 SMOKE_MODELS = {"tiny"}
 BASELINE_PREFIX = "baseline/"  # model ids of the reference baselines (python -m benchmark.baselines)
 
@@ -61,15 +57,33 @@ class Entry:
         scores = self.data["metrics"].get(task)
         if scores is None:
             return None
-        metric = HEADLINE[task][0]
+        metric = headline(task).name
         return scores[metric], scores["ci95"].get(metric)
+
+
+def headline(task: str) -> Metric:
+    """The spec of the task's headline metric (its column, plot and share of the aggregate)."""
+    return get_task(task).headline_metric
+
+
+def column_title(task: str, *, arrow: bool = True) -> str:
+    """"ASR WER ↓": the task's title and headline metric, ↓ when lower is better."""
+    metric = headline(task)
+    return f"{get_task(task).title} {metric.title}{'' if metric.higher_is_better or not arrow else ' ↓'}"
+
+
+def best_first(task: str, entries: list[Entry]) -> list[Entry]:
+    """The entries reporting `task`, best headline value first (the spec's direction), then rank, name."""
+    sign = -1 if headline(task).higher_is_better else 1
+    shown = [e for e in entries if e.headline(task) is not None]
+    return sorted(shown, key=lambda e: (sign * e.headline(task)[0], e.rank, e.name))
 
 
 def task_score(task: str, scores: dict) -> float:
     """The task's 0..1 contribution to the aggregate score."""
-    metric, _, higher = HEADLINE[task]
-    value = float(scores[metric])
-    return value if higher else min(1.0, max(0.0, 1.0 - value))
+    metric = headline(task)
+    value = float(scores[metric.name])
+    return value if metric.higher_is_better else min(1.0, max(0.0, 1.0 - value))
 
 
 def aggregate_score(metrics: dict) -> float | None:

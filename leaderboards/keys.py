@@ -26,13 +26,13 @@ from collections import Counter
 from pathlib import Path
 
 from aramega_ssum.schema import CONFIGS, SPLITS
+from aramega_ssum.tasks import CLASSIFICATION_TASKS
 
 logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_KEYS_DIR = HERE / "keys"
 KEY_FORMAT = "aramega-ssum-answer-key-1"
-CLASSIFICATION = ("dialect", "emotion")
 SHOWN_PER_TASK = 10  # missing ids listed one per line, then one line with the rest's count
 
 
@@ -76,7 +76,7 @@ def make_key(rows, *, fingerprint: str, dataset: str, config: str = "multitask",
         if row["id"] in entries:
             raise ValueError(f"{dataset}: id {row['id']!r} occurs twice in the {split} split")
         entry = {"task": row["task"], "reference_sha256": text_sha256(row["target"])}
-        if row["task"] in CLASSIFICATION:
+        if row["task"] in CLASSIFICATION_TASKS:
             entry["label_sha256"] = label_sha256(row["task"], row["target"])
         if row["task"] == "asr" and row.get("dialect"):
             entry["dialect"] = row["dialect"]

@@ -12,7 +12,8 @@ from html import escape
 from pathlib import Path
 
 from aramega_ssum.schema import TASKS
-from leaderboards.entries import HEADLINE, TASK_TITLES, Entry
+from aramega_ssum.tasks import get_task
+from leaderboards.entries import Entry, column_title
 from leaderboards.render import (AGGREGATE_DOC, GENERATOR, LABEL_DOCS, VERIFIED_DOC, detail_items, fmt, fmt_ci,
                                  is_rtl, labels, plain, rel_link, slug, strategy_text)
 from leaderboards.significance import LEGEND
@@ -88,7 +89,7 @@ def prose(doc: str) -> str:
 
 def _columns() -> list[tuple[str, str]]:
     cols = [("Rank", "num"), ("System", "text"), ("Strategy", "text"), ("Aggregate", "num")]
-    cols += [(f"{TASK_TITLES[t]} {HEADLINE[t][1]}{'' if HEADLINE[t][2] else ' ↓'}", "num") for t in TASKS]
+    cols += [(column_title(t), "num") for t in TASKS]
     return cols + [("Data", "text")]
 
 
@@ -134,7 +135,7 @@ def _details(entry: Entry, out_dir: Path, marks: dict) -> str:
     predictions = entry.path.parent / entry.data["predictions"]["path"]
     items = "".join(f"<dt>{escape(label)}</dt><dd dir=\"auto\">{value}</dd>"
                     for label, value in detail_items(entry, text))
-    versus = "".join(f"<dt>{escape(TASK_TITLES[t])} vs best</dt><dd>{escape(marks[entry.name, t].describe())}</dd>"
+    versus = "".join(f"<dt>{escape(get_task(t).title)} vs best</dt><dd>{escape(marks[entry.name, t].describe())}</dd>"
                      for t in TASKS if (entry.name, t) in marks)
     return (f'<section id="{slug(entry.name)}"><h3>{entry.rank}. {text(entry.data["model"]["id"])}{_badges(entry)} — '
             f'{text(strategy_text(entry))}</h3><p><a href="{rel_link(entry.path, out_dir)}">results JSON</a> · '
@@ -147,7 +148,7 @@ def render_html(entries: list[Entry], out_dir: Path, images: dict[str, bytes], m
     table = ('<div class="scroll"><table id="leaderboard">' + _header() + "<tbody>"
              + "".join(_row(e, marks) for e in entries) + "</tbody></table></div>") if entries else \
         "<p>No valid entries yet.</p>"
-    plots = "".join(f'<figure><img alt="{escape(TASK_TITLES[task])} per entry" src="data:image/png;base64,'
+    plots = "".join(f'<figure><img alt="{escape(get_task(task).title)} per entry" src="data:image/png;base64,'
                     f'{base64.b64encode(png).decode("ascii")}"></figure>' for task, png in images.items())
     docs = [AGGREGATE_DOC, VERIFIED_DOC, LEGEND]
     labels_doc = "".join(f'<li><span class="badge {label}">{label}</span> {prose(doc)}</li>'

@@ -13,7 +13,8 @@ import logging
 from collections import Counter
 
 from aramega_ssum.schema import TASKS
-from leaderboards.entries import HEADLINE, TASK_TITLES, Entry
+from aramega_ssum.tasks import get_task
+from leaderboards.entries import Entry, best_first, headline
 from leaderboards.render import GENERATOR
 
 logger = logging.getLogger(__name__)
@@ -47,9 +48,7 @@ def _labels(entries: list[Entry]) -> dict[str, str]:
 
 def bars(task: str, entries: list[Entry], palette: dict[str, str]) -> list[dict]:
     """One bar per entry reporting `task`, best first: label, value, drawn length, CI, colour, hatch."""
-    metric, _, higher = HEADLINE[task]
-    shown = [e for e in entries if e.headline(task) is not None]
-    shown.sort(key=lambda e: ((-1 if higher else 1) * e.headline(task)[0], e.rank, e.name))
+    shown = best_first(task, entries)
     names = _labels(shown)
     values = [e.headline(task)[0] for e in shown]
     top = max([(e.headline(task)[1] or [0, v])[1] for e, v in zip(shown, values)] + values + [1e-9]) * 1.18
@@ -65,7 +64,7 @@ def plot_task(task: str, entries: list[Entry], palette: dict[str, str]) -> bytes
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    _, title, higher = HEADLINE[task]
+    title, higher = headline(task).title, headline(task).higher_is_better
     specs = bars(task, entries, palette)
     top = specs[0]["top"] if specs else 1.0
     fig, ax = plt.subplots(figsize=(7, 0.9 + 0.36 * len(specs)), dpi=100)
@@ -80,7 +79,7 @@ def plot_task(task: str, entries: list[Entry], palette: dict[str, str]) -> bytes
     ax.set_yticks(ys, [bar["label"] for bar in specs], fontsize=8)
     ax.set_xlim(0, top)
     ax.set_xlabel(f"{title} ({'higher' if higher else 'lower'} is better; bars: 95% CI)")
-    ax.set_title(f"{TASK_TITLES[task]}: {title} per entry")
+    ax.set_title(f"{get_task(task).title}: {title} per entry")
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     buffer = io.BytesIO()

@@ -11,10 +11,8 @@ duplicate of an entry (the earlier one keeps its place). Outputs: `LEADERBOARD.m
 (one static file, no external assets) and `plots/<task>.png`; only files carrying this tool's
 marker are replaced or removed. A missing or empty results folder is refused (exit 2).
 
-Aggregate score: the mean over the five tasks of a 0..1 score per task: 1 - WER clipped to 0..1
-for asr, ROUGE-L F1 for ssum and tsum, macro-F1 for dialect and emotion. Entries covering every
-task are ranked first, by aggregate; entries covering fewer tasks follow (their aggregate is over
-the tasks they cover and is not comparable). Ties (equal to 1e-6) share a rank.
+Aggregate score and ranking: see `leaderboards.entries` (each task's headline metric spec in
+`aramega_ssum.tasks` says which metric counts and which direction is better).
 """
 from __future__ import annotations
 

@@ -14,7 +14,8 @@ from typing import Callable
 from urllib.parse import quote
 
 from aramega_ssum.schema import TASKS
-from leaderboards.entries import HEADLINE, TASK_TITLES, Entry
+from aramega_ssum.tasks import get_task
+from leaderboards.entries import Entry, column_title, headline
 
 GENERATOR = "leaderboards.rank"  # marker in every output: only files carrying it are replaced or removed
 AGGREGATE_DOC = ("Aggregate = mean over the tasks of a 0..1 score: 1 - WER (clipped to 0..1) for ASR, "
@@ -101,7 +102,7 @@ def metric_text(entry: Entry, task: str, marks: dict) -> str:
 
 def _table(entries: list[Entry], out_dir: Path, marks: dict) -> list[str]:
     head = ["Rank", "System", "Strategy", "Aggregate"]
-    head += [f"{TASK_TITLES[t]} {HEADLINE[t][1]}{'' if HEADLINE[t][2] else ' ↓'}" for t in TASKS]
+    head += [column_title(t) for t in TASKS]
     head += ["Data", "Details"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for e in entries:
@@ -165,7 +166,7 @@ def _seed_table(groups: list[list[Entry]]) -> list[str]:
     """Mean ± sample standard deviation of each headline metric over the seeds of a system."""
     import statistics
 
-    head = ["System", "Strategy", "Seeds"] + [f"{TASK_TITLES[t]} {HEADLINE[t][1]}" for t in TASKS]
+    head = ["System", "Strategy", "Seeds"] + [column_title(t, arrow=False) for t in TASKS]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for group in groups:
         cells = [md_text(group[0].data["model"]["id"]), md_text(group[0].strategy),
@@ -200,7 +201,7 @@ def render_markdown(entries: list[Entry], out_dir: Path, plot_tasks: list[str], 
                   ""] + _seed_table(groups)
     if plot_tasks:
         lines += ["", "## Plots", ""]
-        lines += [f"![{TASK_TITLES[t]}: {HEADLINE[t][1]} per entry](plots/{t}.png)" for t in plot_tasks]
+        lines += [f"![{get_task(t).title}: {headline(t).title} per entry](plots/{t}.png)" for t in plot_tasks]
     lines += ["", "## Details"]
     for e in entries:
         tags = tag_text(e)
@@ -208,6 +209,6 @@ def render_markdown(entries: list[Entry], out_dir: Path, plot_tasks: list[str], 
                   f"### {e.rank}. {md_text(e.data['model']['id'])}{tags} — {md_text(strategy_text(e))}", "",
                   f"Results file: [{md_text(e.path.name)}]({rel_link(e.path, out_dir)})", ""]
         lines += [f"- **{label}**: {value}" for label, value in detail_items(e)]
-        lines += [f"- **{TASK_TITLES[t]} vs best**: {md_text(marks[e.name, t].describe())}" for t in TASKS
+        lines += [f"- **{get_task(t).title} vs best**: {md_text(marks[e.name, t].describe())}" for t in TASKS
                   if (e.name, t) in marks]
     return "\n".join(lines) + "\n"

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from leaderboards.entries import HEADLINE, Entry
+from aramega_ssum.schema import TASKS
+from leaderboards.entries import Entry, best_first, headline
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +52,7 @@ def _records(entry: Entry) -> list[dict]:
 
 
 def _best(task: str, group: list[Entry]) -> Entry:
-    higher = HEADLINE[task][2]
-    return sorted(group, key=lambda e: ((-1 if higher else 1) * e.headline(task)[0], e.rank, e.name))[0]
+    return best_first(task, group)[0]
 
 
 def compare_to_best(entries: list[Entry]) -> dict[tuple[str, str], Mark]:
@@ -62,7 +62,8 @@ def compare_to_best(entries: list[Entry]) -> dict[tuple[str, str], Mark]:
 
     cache: dict[str, list[dict]] = {}
     marks: dict[tuple[str, str], Mark] = {}
-    for task, (metric, _, _) in HEADLINE.items():
+    for task in TASKS:
+        metric = headline(task).name
         groups: dict[str, list[Entry]] = {}
         for e in entries:
             if e.headline(task) is not None:

@@ -193,3 +193,17 @@ def test_schema_is_valid_2020_12_and_every_key_documented():
     walk(schema, "")
     assert undocumented == []
     assert schema["additionalProperties"] is False and schema["properties"]["verified"]["const"] is False
+
+
+def test_leaderboards_import_only_aramega_ssum():
+    """Imports point one way: leaderboards/ reads aramega_ssum/ and files, never benchmark/ or builders/."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1]
+    found = []
+    for path in sorted((root / "leaderboards").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            found += [f"{path.name}: {n}" for n in names if n.split(".")[0] in ("benchmark", "builders", "tests")]
+    assert found == []

@@ -15,7 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from builders.items import AUDIO_KEYS, BuildError, Item
+from aramega_ssum.tasks import AUDIO_TASKS
+from builders.items import BuildError, Item
 from builders.sources import SourceContext, check_spec
 from builders.sources.manifest import record_item
 
@@ -75,6 +76,6 @@ def prepare_hf(spec: dict, ctx: SourceContext) -> Iterator[Item]:
         item = record_item(spec, ctx, record, origin, uid, "column 'text'", audio)
         if item is None:
             continue
-        if audio is None and set(item.tasks) & set(AUDIO_KEYS):
+        if audio is None and set(item.tasks) & set(AUDIO_TASKS):
             raise BuildError(f"source {spec['name']!r}: {spec['path']} has no 'audio' column (map one with columns)")
         yield item
