@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: install
+	@test -d aramega-ssum || $(PY) -m builders.build --output-dir aramega-ssum
 	$(PY) -m benchmark.run --strategy hybrid
 
 # Re-create the committed embedded base (benchmark/tiny_base/) from the train split; the exact command

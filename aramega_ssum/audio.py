@@ -50,6 +50,17 @@ def decode_audio(value, where: str | None = None) -> tuple[np.ndarray, int]:
         raise AudioError("corrupt_audio", f"{where}{f' ({path})' if path else ''}: cannot decode audio: {exc}") from None
 
 
+def load_clip(value, where: str) -> np.ndarray:
+    """A stored audio value as the model's input: float32 mono at 16 kHz, resampled if stored otherwise.
+
+    Any failure, an empty clip included, is an AudioError naming `where` (e.g. "example 'asr-0001'").
+    """
+    samples, rate = decode_audio(value, where=where)
+    if samples.size == 0:
+        raise AudioError("empty_audio", f"{where}: empty audio")
+    return samples if rate == SAMPLING_RATE else resample(samples, rate, SAMPLING_RATE)
+
+
 def _decode(value) -> tuple[np.ndarray, int]:
     if isinstance(value, dict):
         data, path = value.get("bytes"), value.get("path")

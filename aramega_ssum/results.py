@@ -41,29 +41,22 @@ ALLOWED_KEYS = {
 }
 
 
-ADAPTER_WEIGHTS = "adapter_model.safetensors"  # PEFT's weights file in an adapter folder
-EXTRA_WEIGHTS = "extra_trainable.safetensors"  # base-model weights trained besides LoRA, next to the adapter
+ADAPTER_WEIGHTS = "adapter_model.safetensors"  # PEFT's weights file: LoRA and its modules_to_save
 
 
 def sha256_file(path: str | os.PathLike, *, chunk_size: int = 1 << 20) -> str:
     """Hex sha256 of a file's bytes."""
-    return _sha256_files([Path(path)], chunk_size)
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def adapter_sha256(adapter_dir: str | os.PathLike) -> str:
-    """An adapter folder's identity (run and leaderboard alike): sha256 of its weights file, followed
-    by the extra trained weights when present."""
-    folder = Path(adapter_dir)
-    return _sha256_files([p for p in (folder / ADAPTER_WEIGHTS, folder / EXTRA_WEIGHTS) if p.exists()])
-
-
-def _sha256_files(paths: list[Path], chunk_size: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    for path in paths:
-        with open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(chunk_size), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
+    """A PEFT adapter folder's identity (run and leaderboard alike): sha256 of its weights file, which
+    holds every trained tensor (LoRA and the `modules_to_save`, e.g. an unfrozen aligner)."""
+    return sha256_file(Path(adapter_dir) / ADAPTER_WEIGHTS)
 
 
 def schedule_sha256(config: Mapping[str, Any]) -> str:

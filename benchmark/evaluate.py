@@ -124,7 +124,7 @@ def generate_texts(model, processor, rows: list[dict], *, batch_size: int = 8, m
                    max_audio_seconds: float | None = None, over_limit: str = "truncate",
                    min_efficiency: float | None = 0.8, progress: bool = True) -> tuple[dict[str, str], dict]:
     """Greedy outputs {id: text} for `rows`, and counts {audio_truncated, audio_skipped, skipped_ids,
-    hit_budget_ids}. Generation stops at `benchmark.model.stop_tokens` (<|im_end|>, <|endoftext|>).
+    hit_budget_ids}. Generation stops at `benchmark.processor.stop_tokens` (<|im_end|>, <|endoftext|>).
 
     Batches hold at most `batch_size` rows of similar length (`length_groups`: sorted by estimated
     length, a batch closed early when padding would exceed 1 - `min_efficiency`; None: fixed-size
@@ -132,7 +132,7 @@ def generate_texts(model, processor, rows: list[dict], *, batch_size: int = 8, m
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    from benchmark.model import stop_tokens
+    from benchmark.processor import stop_tokens
 
     chunks = length_groups([estimate_length(r) for r in rows], batch_size, min_efficiency)
     tok, stops = processor.tokenizer, stop_tokens(processor.tokenizer)
@@ -195,12 +195,14 @@ def shard_rows(rows: list[dict], rank: int, world_size: int) -> list[dict]:
     return [rows[i] for i in sorted(order[rank::world_size])]
 
 
-def gather_outputs(outputs: dict, stats: dict, d) -> tuple[dict, dict]:
+def gather_outputs(outputs: dict, stats: dict, process) -> tuple[dict, dict]:
     """Every rank's outputs and counts, merged (identity for a single process)."""
-    if d is None or not d.enabled:
+    from accelerate.utils import gather_object
+
+    if process is None or not process.use_distributed:
         return outputs, stats
     merged_out, merged = {}, {k: ([] if isinstance(v, list) else 0) for k, v in stats.items()}
-    for out, st in d.all_gather_object((outputs, stats)):
+    for out, st in gather_object([(outputs, stats)]):
         merged_out.update(out)
         for key, value in st.items():
             merged[key] += value
@@ -228,10 +230,10 @@ def generation_report(records: list[dict], hit_budget_ids, max_new_tokens: int, 
 def evaluate(model, processor, rows: list[dict], output_dir, *, batch_size: int = 8, max_new_tokens: int = 256,
              max_audio_seconds: float | None = None, over_limit: str = "truncate", bootstrap: int = 1000,
              seed: int = 0, bertscore_model: str | None = None, bertscore_layer: int | None = None,
-             progress: bool = True, d=None) -> dict | None:
+             progress: bool = True, process=None) -> dict | None:
     """Generate, write predictions.jsonl and scores.json into `output_dir`; return a summary dict.
 
-    With `d` (a `benchmark.train.Dist` of several processes) each rank generates its share
+    With `process` (accelerate's `PartialState` of several processes) each rank generates its share
     (`shard_rows`) and rank 0 gathers, writes and scores; the other ranks return None. The
     predictions equal those of one process.
     Summary: scores, predictions_path, scores_path, n (per task), audio {truncated, skipped,
@@ -239,21 +241,22 @@ def evaluate(model, processor, rows: list[dict], output_dir, *, batch_size: int 
     rtfx (audio seconds per wall second).
     """
     from aramega_ssum.metrics import score_predictions
-    from benchmark.model import stop_tokens
+    from benchmark.processor import stop_tokens
 
     if not rows:
         raise ValueError("no rows to evaluate")
     output_dir = Path(output_dir)
-    if d is not None:
-        d.barrier()  # every rank starts together: eval_wall_s is the evaluation's, not the load skew's
+    if process is not None:
+        process.wait_for_everyone()  # every rank starts together: eval_wall_s is the evaluation's, not the load skew's
     start = time.perf_counter()
-    mine = shard_rows(rows, d.rank, d.world_size) if d is not None and d.enabled else rows
+    sharded = process is not None and process.use_distributed
+    mine = shard_rows(rows, process.process_index, process.num_processes) if sharded else rows
     outputs, stats = generate_texts(model, processor, mine, batch_size=batch_size, max_new_tokens=max_new_tokens,
                                     max_audio_seconds=max_audio_seconds, over_limit=over_limit,
-                                    progress=progress and (d is None or d.is_main))
-    outputs, stats = gather_outputs(outputs, stats, d)
+                                    progress=progress and (process is None or process.is_main_process))
+    outputs, stats = gather_outputs(outputs, stats, process)
     wall = time.perf_counter() - start
-    if d is not None and not d.is_main:
+    if process is not None and not process.is_main_process:
         return None
     records = prediction_records(rows, outputs)
     if stats["audio_skipped"]:
@@ -284,8 +287,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = make_parser("python -m benchmark.evaluate", __doc__)
     parser.add_argument("--model", help='"tiny", a hub id or a local path (model.name; default tiny)')
     parser.add_argument("--adapter", type=Path, help="a saved LoRA adapter folder to apply")
-    parser.add_argument("--data", type=Path, help="dataset folder (data.path; only the default aramega-ssum is "
-                        "built with the embedded corpus if missing)")
+    parser.add_argument("--data", type=Path, help="dataset folder (data.path; python -m builders.build "
+                        "--output-dir aramega-ssum)")
     parser.add_argument("--dataset-config", dest="config_name", help="dataset config (data.config)")
     deprecated(parser, "--data-config", "--dataset-config", "config_name")
     parser.add_argument("--split", help="split to evaluate (eval.split)")
@@ -402,37 +405,31 @@ def main(argv: list[str] | None = None) -> int:
     opts = settings(args)
     args = argparse.Namespace(**{**vars(args), **opts})  # the resolved settings, read below as args.*
     output_dir = preflight(args, opts)
-    d = init_distributed(args.device)
+    process = init_distributed(args.device)
     try:
-        return _evaluate_cli(args, opts, d, output_dir)
+        return _evaluate_cli(args, opts, process, output_dir)
     finally:
         close_distributed()
 
 
-def _evaluate_cli(args: argparse.Namespace, opts: dict, d, output_dir: Path) -> int:
+def _evaluate_cli(args: argparse.Namespace, opts: dict, process, output_dir: Path) -> int:
     from aramega_ssum.outputs import staging_dir, swap_into_place
     from benchmark.model import load_adapter, load_model
     from benchmark.score import format_table
 
-    if not args.data.exists():  # only the default path gets here (preflight)
-        from builders.build import ensure_dataset
-
-        if d.is_main:
-            ensure_dataset(str(args.data), seed=args.seed)
-        d.barrier()
     rows = select_rows(load_rows(args.data, args.split, args.config_name), args.tasks, args.limit)
     if args.ablate_audio:
         rows = ablate_audio(rows, args.ablate_audio)
-    model, processor = load_model(args.model, dtype=args.dtype, device=d.device, seed=args.seed,
+    model, processor = load_model(args.model, dtype=args.dtype, device=process.device, seed=args.seed,
                                   attn_implementation=opts["attn_implementation"])
     if args.adapter:
         model = load_adapter(model, args.adapter).eval()
     final_dir = output_dir.resolve()
-    output_dir = staging_dir(final_dir) if d.is_main else final_dir  # written aside, swapped in when complete
+    output_dir = staging_dir(final_dir) if process.is_main_process else final_dir  # written aside, swapped in when complete
     try:
-        summary = _generate_and_write(args, opts, d, model, processor, rows, output_dir)
+        summary = _generate_and_write(args, opts, process, model, processor, rows, output_dir)
     except BaseException:
-        if d.is_main:
+        if process.is_main_process:
             shutil.rmtree(output_dir, ignore_errors=True)
         raise
     if summary is None:  # not rank 0
@@ -447,12 +444,12 @@ def _evaluate_cli(args: argparse.Namespace, opts: dict, d, output_dir: Path) -> 
     return 0
 
 
-def _generate_and_write(args, opts: dict, d, model, processor, rows, output_dir: Path) -> dict | None:
+def _generate_and_write(args, opts: dict, process, model, processor, rows, output_dir: Path) -> dict | None:
     """Generate, score and write predictions/scores/generation.json into `output_dir` (rank 0)."""
     summary = evaluate(model, processor, rows, output_dir, batch_size=opts["batch_size"],
                        max_new_tokens=opts["max_new_tokens"], max_audio_seconds=opts["max_audio_seconds"],
                        over_limit=opts["over_limit"], bootstrap=args.bootstrap, seed=args.bootstrap_seed,
-                       bertscore_model=args.bertscore_model, bertscore_layer=args.bertscore_layer, d=d)
+                       bertscore_model=args.bertscore_model, bertscore_layer=args.bertscore_layer, process=process)
     if summary is None:  # not rank 0
         return None
     write_json_atomic(output_dir / OUTPUT_MARKER, {**summary["generation"], "model": args.model,

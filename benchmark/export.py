@@ -12,7 +12,10 @@ Writes
   set: what vLLM's LoRA loader (thinker language model only) and PEFT on
   ``Qwen2_5OmniForConditionalGeneration`` expect. transformers 5 renames the thinker's text model
   to ``thinker.model.language_model``: load it with PEFT through `load_exported_adapter` (it passes
-  `FULL_OMNI_KEY_MAPPING`; without it PEFT silently leaves lora_B at zero).
+  `FULL_OMNI_KEY_MAPPING`; without it PEFT silently leaves lora_B at zero). Modules the run trained
+  whole (PEFT ``modules_to_save``: an aligner, the LM head) stay ``modules_to_save`` of the full
+  model (``thinker.`` + the run's name), their tensors in hub names; vLLM does not load those: serve
+  the merged checkpoint then.
 - ``OUT/merged/``: the base checkpoint in the hub's layout (full-Omni ``config.json``, same shards and
   index) with W + scale * B @ A in every adapted thinker projection (scale = alpha / r), every other
   tensor (talker, token2wav, audio and vision towers) copied unchanged, tokenizer, processor,
@@ -33,7 +36,8 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-FULL_OMNI_KEY_MAPPING = {r"^thinker\.model\.(?!language_model\.)": "thinker.model.language_model."}
+FULL_OMNI_KEY_MAPPING = {r"^thinker\.model\.(?!language_model\.)": "thinker.model.language_model.",
+                         r"^thinker\.audio_tower\.": "thinker.model.audio_tower."}
 _V5_TO_HUB = [("model.language_model.", "thinker.model."), ("model.audio_tower.", "thinker.audio_tower."),
               ("model.visual.", "thinker.visual."), ("lm_head.", "thinker.lm_head.")]
 _LORA_KEY = re.compile(r"^base_model\.model\.(?P<module>.+)\.lora_(?P<ab>[AB])\.weight$")
@@ -54,8 +58,8 @@ def hub_name(name: str) -> str:
     raise ExportError(f"{name}: not a thinker name this exporter knows (model.language_model/audio_tower/visual, lm_head)")
 
 
-def read_adapter(adapter_dir: Path) -> tuple[dict, dict]:
-    """(adapter_config, {hub module name: (A, B)}) of a run's adapter."""
+def read_adapter(adapter_dir: Path) -> tuple[dict, dict, dict]:
+    """(adapter_config, {hub module name: (A, B)}, {hub parameter name: tensor of a modules_to_save}) of a run's adapter."""
     from safetensors.torch import load_file
 
     cfg_path, weights_path = adapter_dir / "adapter_config.json", adapter_dir / "adapter_model.safetensors"
@@ -66,15 +70,20 @@ def read_adapter(adapter_dir: Path) -> tuple[dict, dict]:
     if config.get("peft_type") != "LORA" or config.get("use_dora"):
         raise ExportError(f"{cfg_path}: only plain LoRA adapters can be exported (peft_type {config.get('peft_type')})")
     pairs: dict[str, dict] = {}
+    whole = tuple(f"base_model.model.{m}." for m in config.get("modules_to_save") or ())
+    extra = {}
     for key, tensor in load_file(str(weights_path)).items():
         match = _LORA_KEY.match(key)
-        if match is None:
+        if match is None and key.startswith(whole):
+            extra[hub_name(key)] = tensor
+        elif match is None:
             raise ExportError(f"{weights_path}: unexpected tensor {key}")
-        pairs.setdefault(hub_name(match["module"]), {})[match["ab"]] = tensor
+        else:
+            pairs.setdefault(hub_name(match["module"]), {})[match["ab"]] = tensor
     incomplete = [m for m, ab in pairs.items() if set(ab) != {"A", "B"}]
     if incomplete:
         raise ExportError(f"{weights_path}: lora_A/lora_B missing for {incomplete[:3]}")
-    return config, {m: (ab["A"], ab["B"]) for m, ab in pairs.items()}
+    return config, {m: (ab["A"], ab["B"]) for m, ab in pairs.items()}, extra
 
 
 def lora_scale(config: dict) -> float:
@@ -83,33 +92,24 @@ def lora_scale(config: dict) -> float:
 
 
 def write_adapter(out: Path, config: dict, pairs: dict, base_name: str, extra: dict) -> None:
-    """OUT/adapter: hub-named tensors, plain target_modules, base_model_name_or_path."""
+    """OUT/adapter: hub-named tensors, plain target_modules, base_model_name_or_path; the modules the
+    run trained whole as the full model's modules_to_save."""
     from safetensors.torch import save_file
 
     out.mkdir(parents=True)
-    tensors = {}
+    tensors = {f"base_model.model.{name}": tensor.contiguous() for name, tensor in sorted(extra.items())}
     for module, (a, b) in sorted(pairs.items()):
         tensors[f"base_model.model.{module}.lora_A.weight"] = a.contiguous()
         tensors[f"base_model.model.{module}.lora_B.weight"] = b.contiguous()
     save_file(tensors, str(out / "adapter_model.safetensors"), metadata={"format": "pt"})
     targets = sorted({m.rsplit(".", 1)[-1] for m in pairs})
+    whole = sorted(f"thinker.{m}" for m in config.get("modules_to_save") or ()) or None
     config = {**config, "target_modules": targets, "base_model_name_or_path": base_name,
-              "layers_to_transform": None, "layers_pattern": None}
+              "layers_to_transform": None, "layers_pattern": None, "modules_to_save": whole}
     (out / "adapter_config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    if extra:  # trained base weights (aligner, embeddings, head): not part of a PEFT adapter
-        save_file({k: v.contiguous() for k, v in extra.items()}, str(out / "extra_trainable.safetensors"))
-        logger.warning("the run also trained %s: written to %s/extra_trainable.safetensors (hub names); PEFT and "
-                       "vLLM do not load it, the merged checkpoint has it", ", ".join(extra), out)
-
-
-def read_extra(adapter_dir: Path) -> dict:
-    """The run's extra trained base weights (aramega_ssum.results.EXTRA_WEIGHTS), in hub names."""
-    from safetensors.torch import load_file
-
-    from aramega_ssum.results import EXTRA_WEIGHTS
-
-    path = adapter_dir / EXTRA_WEIGHTS
-    return {hub_name(k): v for k, v in load_file(str(path)).items()} if path.is_file() else {}
+    if whole:
+        logger.warning("the run also trained %s whole: in the adapter as modules_to_save (PEFT loads them, vLLM "
+                       "does not); the merged checkpoint has them", ", ".join(whole))
 
 
 def shard_files(base: Path) -> list[str]:
@@ -122,7 +122,7 @@ def shard_files(base: Path) -> list[str]:
 
 
 def write_merged(out: Path, base: Path, pairs: dict, scale: float, extra: dict) -> dict:
-    """OUT/merged: the base's shards with the LoRA merged (and extra weights replaced); other files copied."""
+    """OUT/merged: the base's shards with the LoRA merged (and the modules trained whole replaced); other files copied."""
     import torch
     from safetensors import safe_open
     from safetensors.torch import save_file
@@ -161,7 +161,7 @@ def write_merged(out: Path, base: Path, pairs: dict, scale: float, extra: dict) 
 
 def write_generation_config(out: Path, base: Path) -> None:
     """generation_config.json with the stop tokens by name (the hub's has no eos)."""
-    from benchmark.model import load_processor, stop_tokens
+    from benchmark.processor import load_processor, stop_tokens
 
     path = out / "generation_config.json"
     config = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
@@ -207,8 +207,7 @@ def export(run_dir, output_dir, *, base: str | None = None, merged: bool = True)
 
     run_dir, out = Path(run_dir), Path(output_dir)
     adapter_dir = run_dir / "adapter"
-    config, pairs = read_adapter(adapter_dir)
-    extra = read_extra(adapter_dir)
+    config, pairs, extra = read_adapter(adapter_dir)
     base_name = base_of(run_dir, base)
     if base_name == "tiny":
         raise ExportError("the tiny model is a thinker-only checkpoint; export needs a full Qwen2.5-Omni base (--base)")

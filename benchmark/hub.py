@@ -9,7 +9,7 @@
   or the tests do); `revision` = the snapshot's commit sha. With no network and no cached copy it
   raises `ModelNotFoundError` with one line naming the model and the ``hf download`` command.
 
-The tiny model's folder (`benchmark.model.build_tiny`) is a local folder whose revision is
+The tiny model's folder (`benchmark.tiny_model.build_tiny`) is a local folder whose revision is
 ``tiny-<its cache key>``.
 """
 from __future__ import annotations

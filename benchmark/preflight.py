@@ -18,7 +18,6 @@ from aramega_ssum.cli import Interrupted, UsageError
 
 log = logging.getLogger("benchmark.run")
 
-DEFAULT_DATA = "aramega-ssum"  # the only data path that is built automatically when missing
 DTYPES = ("float32", "bfloat16", "float16")
 RESUME_MAY_CHANGE = ("eval.batch_size", "eval.bertscore_model", "eval.bertscore_layer", "output.plots",
                      "output.dir", "train.cpu_threads", "train.checkpoint_every", "train.keep_checkpoints",
@@ -128,7 +127,7 @@ def check_dtype(dtype: str | None, key: str = "model.dtype") -> list[str]:
 
 def check_data(path, config_name: str, splits: list[str], *, option: str = "--data",
                split_key: str = "--split") -> list[str]:
-    """The data folder exists (or is the default, built automatically) and each split has rows."""
+    """The data folder exists (a missing one names the build command) and each split has rows."""
     import pyarrow.parquet as pq
 
     from aramega_ssum.schema import CONFIGS, SPLITS
@@ -139,10 +138,7 @@ def check_data(path, config_name: str, splits: list[str], *, option: str = "--da
     problems = [f"{split_key}={s!r} is not one of {', '.join(SPLITS)}" for s in splits if s not in SPLITS]
     splits = [s for s in splits if s in SPLITS]
     if not path.exists():
-        if str(path) == DEFAULT_DATA:
-            return problems  # the embedded default is built on first use
-        return problems + [f"{option} {path}: no such folder (only the default {DEFAULT_DATA!r} is built automatically; "
-                f"build it with `python -m builders.build --output-dir {path}`)"]
+        return problems + [f"{option} {path}: no such folder; build it with `python -m builders.build --output-dir {path}`"]
     for split in dict.fromkeys(splits):
         files = sorted((path / config_name).glob(f"{split}-*.parquet"))
         if not files:

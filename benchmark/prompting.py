@@ -21,7 +21,7 @@ Long audio is never truncated silently: the processor never cuts audio (clips ov
 their frames, 25 audio tokens per second); ``max_audio_seconds`` bounds it, and each clip over the
 bound is cut (``over_limit="truncate"``) or dropped (``"skip"``), counted in the batch.
 Collation does the processor's work itself, faster and with the same tensors: Whisper log-mel
-features per clip (``log_mel``; equal to ``WhisperFeatureExtractor``'s up to ~1e-7), the prompts
+features per clip (``aramega_ssum.features.log_mel``, as the processor), the prompts
 tokenized with one audio placeholder each, expanded to the clip's token count and padded
 (``expand_audio_tokens``, ``pad_ids``); a feature extractor with dither falls back to the processor.
 The prompt is the processor's chat template applied to: a system turn (``SYSTEM_PROMPT``), a user
@@ -31,12 +31,11 @@ turn with the audio placeholder (audio tasks) or the input text (tsum) followed 
 from __future__ import annotations
 
 import logging
-import warnings
 
-import numpy as np
 import torch
 
-from aramega_ssum.audio import decode_audio, resample
+from aramega_ssum.audio import load_clip
+from aramega_ssum.features import audio_token_counts, log_mel, uses_whisper_recipe
 from aramega_ssum.schema import SAMPLING_RATE
 
 logger = logging.getLogger(__name__)
@@ -69,16 +68,6 @@ def prompt_text(row: dict, processor, *, system_prompt: str = SYSTEM_PROMPT) -> 
     )
 
 
-def load_row_audio(row: dict) -> np.ndarray:
-    """The row's audio as float32 mono at 16 kHz (resampled if stored otherwise)."""
-    samples, rate = decode_audio(row["audio"], where=f"example {row.get('id')}")
-    if rate != SAMPLING_RATE:
-        samples = resample(samples, rate, SAMPLING_RATE)
-    if samples.size == 0:
-        raise ValueError(f"example {row.get('id')!r}: empty audio")
-    return samples
-
-
 def _prepare(rows, processor, max_audio_seconds, over_limit):
     """(kept rows, their audio arrays in order, stats) applying the max_audio_seconds policy."""
     if over_limit not in OVER_LIMIT:
@@ -87,7 +76,7 @@ def _prepare(rows, processor, max_audio_seconds, over_limit):
     kept, audio, stats = [], [], {"audio_truncated": 0, "audio_skipped": 0, "skipped_ids": []}
     for row in rows:
         if row.get("audio") is not None:
-            samples = load_row_audio(row)
+            samples = load_clip(row["audio"], where=f"example {row.get('id')!r}")
             if limit is not None and samples.size > limit:
                 if over_limit == "skip":
                     stats["audio_skipped"] += 1
@@ -105,75 +94,15 @@ def _prepare(rows, processor, max_audio_seconds, over_limit):
 
 def _encode(processor, texts, audio, padding_side):
     """Token ids (audio placeholders expanded), attention mask and log-mel features of a batch."""
-    fe = processor.feature_extractor
-    if audio and (getattr(fe, "dither", 0.0) or not hasattr(fe, "mel_filters")):  # not Whisper's recipe
+    if audio and not uses_whisper_recipe(processor.feature_extractor):
         return processor(text=texts, audio=audio, return_tensors="pt", padding=True, padding_side=padding_side)
-    features, frame_mask = log_mel(audio, fe) if audio else (None, None)
+    features, frame_mask = log_mel(audio, processor.feature_extractor) if audio else (None, None)
     counts = audio_token_counts(frame_mask.sum(-1)).tolist() if audio else []
     seqs = expand_audio_tokens(processor.tokenizer(texts)["input_ids"], processor.audio_token_id, counts)
     out = dict(zip(("input_ids", "attention_mask"), pad_ids(seqs, processor.tokenizer.pad_token_id, padding_side)))
     if audio:
         out.update(input_features=features, feature_attention_mask=frame_mask)
     return out
-
-
-def audio_token_counts(frames: torch.Tensor) -> torch.Tensor:
-    """Audio tokens per clip from its log-mel frame count (the encoder's two stride-2 stages)."""
-    frames = (frames - 1) // 2 + 1
-    return (frames - 2) // 2 + 1
-
-
-def log_mel(clips: list[np.ndarray], feature_extractor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Whisper log-mel features [n, mels, frames] (float32) and frame mask [n, frames] (int32) of 16 kHz clips.
-
-    `WhisperFeatureExtractor`'s recipe (centred STFT with a Hann window and reflected edges, power
-    spectrum, mel filters, log10 floored at max - 8, (x + 4) / 4) on each clip zero-padded by one
-    window and rounded to a hop, never truncated; clips are then zero-padded to the longest, as
-    `benchmark.model.AudioOnlyQwenOmniProcessor` does (same values up to float rounding, ~1e-7).
-    Faster: no numpy padding or copies per call, the centring pad written in place, the mel
-    filters applied as a sparse matrix (~2 non-zeros per frequency bin). Each clip is computed on
-    its own (measured faster than one padded batch STFT), so its features do not depend on its
-    batch mates.
-    """
-    mel, window = _mel_constants(feature_extractor)
-    n_fft, hop = feature_extractor.n_fft, feature_extractor.hop_length
-    frames = [-(-(len(clip) + n_fft) // hop) for clip in clips]
-    features = torch.zeros(len(clips), mel.shape[0], max(frames))
-    mask = torch.zeros(len(clips), max(frames), dtype=torch.int32)
-    for i, clip in enumerate(clips):
-        logs = _log_mel_clip(torch.from_numpy(np.asarray(clip, dtype=np.float32)), frames[i], mel, window, hop)
-        torch.clamp(logs, min=logs.max() - 8.0, out=features[i, :, : frames[i]])
-        features[i, :, : frames[i]].add_(4.0).div_(4.0)
-        mask[i, : -(-len(clip) // hop)] = 1
-    return features, mask
-
-
-def _log_mel_clip(clip: torch.Tensor, frames: int, mel, window, hop: int) -> torch.Tensor:
-    """log10 mel power [mels, frames] of one clip: frame t is centred on sample t * hop."""
-    half = window.numel() // 2
-    wave = torch.zeros((frames - 1) * hop + 2 * half)  # the clip, then >= one window of zeros
-    wave[half: half + clip.numel()] = clip
-    wave[:half] = wave[half + 1: 2 * half + 1].flip(0)  # torch.stft(center=True)'s reflect padding
-    spec = torch.stft(wave, 2 * half, hop, window=window, center=False, return_complex=True)
-    power = spec.real.square().add_(spec.imag.square())
-    return (mel @ power).clamp_(min=1e-10).log10_()
-
-
-def _mel_constants(feature_extractor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(mel filters [mels, bins] as a sparse CSR float32 matrix, Hann window), cached per extractor."""
-    key = id(feature_extractor)
-    cached = _MEL_CACHE.get(key)
-    if cached is None or cached[0] is not feature_extractor.mel_filters:
-        dense = torch.from_numpy(np.asarray(feature_extractor.mel_filters, dtype=np.float32)).T.contiguous()
-        with warnings.catch_warnings():  # "sparse CSR support is in beta": mm is all we use
-            warnings.simplefilter("ignore", UserWarning)
-            mel = dense.to_sparse_csr()
-        cached = (feature_extractor.mel_filters, mel, torch.hann_window(feature_extractor.n_fft))
-        _MEL_CACHE[key] = cached
-    return cached[1], cached[2]
-
-
-_MEL_CACHE: dict[int, tuple] = {}
 
 
 def expand_audio_tokens(seqs: list[list[int]], audio_id: int, counts: list[int]) -> list[list[int]]:

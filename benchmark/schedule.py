@@ -42,7 +42,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = make_parser("python -m benchmark.schedule", __doc__)
     parser.add_argument("--strategy", required=True, metavar="{" + ",".join(strategy_names()) + "}",
                         help="scheduling strategy (a typo answers 'did you mean')")
-    parser.add_argument("--data", help="built dataset folder (default: the embedded corpus, built if missing)")
+    parser.add_argument("--data", default="aramega-ssum",
+                        help="built dataset folder (python -m builders.build --output-dir aramega-ssum)")
     parser.add_argument("--dataset-config", default="multitask", help="dataset config")
     parser.add_argument("--config", help="YAML with a `schedule:` block (default benchmark/configs/<strategy>.yaml "
                         "if present)")
@@ -142,15 +143,13 @@ def main(argv=None) -> int:
     from aramega_ssum.dataset import load_split
     from aramega_ssum.outputs import check_output_file
     from benchmark.preflight import check_data, check_schedule, raise_if
-    from builders.build import ensure_dataset
 
     get_strategy(args.strategy)  # an unknown name answers "did you mean ..." before any work
     out = check_output_file(args.out, overwrite=args.overwrite)
     if args.summary_json:
         check_output_file(args.summary_json, overwrite=args.overwrite, option="--summary-json")
-    if args.data:
-        raise_if(check_data(args.data, args.dataset_config, [args.split]))
-    data_dir = Path(args.data) if args.data else ensure_dataset()
+    raise_if(check_data(args.data, args.dataset_config, [args.split]))
+    data_dir = Path(args.data)
     config = load_schedule_config(args.config or default_config(args.strategy), overrides(args.overrides))
     raise_if(check_schedule(args.strategy, config))  # before any embedding is computed
     rows = load_split(data_dir, args.split, args.dataset_config)

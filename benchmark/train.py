@@ -17,9 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import time
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Callable, Sequence
@@ -27,6 +25,8 @@ from typing import Callable, Sequence
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
+from accelerate import PartialState
+from accelerate.utils import gather_object, reduce
 from tqdm.auto import tqdm
 
 from aramega_ssum.schema import TASKS
@@ -38,53 +38,15 @@ IGNORE_INDEX = -100
 
 
 # ----------------------------------------------------------------------------- distributed
-@dataclass
-class Dist:
-    """This process's place in the job (world_size 1 when not launched by torchrun/accelerate)."""
-
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def enabled(self) -> bool:
-        return self.world_size > 1
-
-    def all_reduce_sum(self, tensor: torch.Tensor) -> torch.Tensor:
-        if self.enabled:
-            dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
-        return tensor
-
-    def all_gather_object(self, obj) -> list:
-        if not self.enabled:
-            return [obj]
-        out = [None] * self.world_size
-        dist.all_gather_object(out, obj)
-        return out
-
-    def barrier(self) -> None:
-        if self.enabled:
-            dist.barrier()
-
-
-def init_distributed(device: str | None = None) -> Dist:
-    """Join the process group when RANK/WORLD_SIZE are set; pick the device (cuda:LOCAL_RANK or cpu)."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank, local = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
+def init_distributed(device: str | None = None) -> PartialState:
+    """This process's place in the job (accelerate's `PartialState`): joins the process group when
+    launched by torchrun/accelerate (RANK, WORLD_SIZE, LOCAL_RANK; nccl on CUDA, gloo on CPU)."""
     use_cuda = torch.cuda.is_available() and (device is None or device.startswith("cuda"))
-    dev = torch.device(f"cuda:{local}") if use_cuda else torch.device(device or "cpu")
-    if use_cuda:
-        torch.cuda.set_device(dev)
-    if world > 1 and not dist.is_initialized():
-        # rank 0 scores (BERTScore, bootstrap) while the others wait at a barrier: allow a long wait
-        dist.init_process_group(backend="nccl" if use_cuda else "gloo", timeout=timedelta(hours=3))
-        log.info("rank %d/%d joined (%s)", rank, world, dist.get_backend())
-    return Dist(rank=rank, world_size=world, local_rank=local, device=dev)
+    # rank 0 scores (BERTScore, bootstrap) while the others wait at a barrier: allow a long wait
+    process = PartialState(cpu=not use_cuda, timeout=timedelta(hours=3))
+    if process.use_distributed:
+        log.info("rank %d/%d joined (%s)", process.process_index, process.num_processes, process.backend)
+    return process
 
 
 def close_distributed() -> None:
@@ -94,24 +56,24 @@ def close_distributed() -> None:
         dist.destroy_process_group()
 
 
-def sync_trainable(model: torch.nn.Module, d: Dist) -> None:
+def sync_trainable(model: torch.nn.Module, process: PartialState) -> None:
     """Broadcast rank 0's trainable parameters so every rank starts from the same weights."""
-    if d.enabled:
+    if process.use_distributed:
         with torch.no_grad():
             for p in trainable_parameters(model):
                 dist.broadcast(p.data, src=0)
 
 
-def all_reduce_grads(params: Sequence[torch.nn.Parameter], d: Dist) -> None:
+def all_reduce_grads(params: Sequence[torch.nn.Parameter], process: PartialState) -> None:
     """Average the gradients of `params` over ranks (one flat all-reduce; missing grads count as 0)."""
     for p in params:
         if p.grad is None:
             p.grad = torch.zeros_like(p)
-    if not d.enabled:
+    if not process.use_distributed:
         return
     flat = torch.cat([p.grad.reshape(-1) for p in params])
     dist.all_reduce(flat, op=dist.ReduceOp.SUM)
-    flat /= d.world_size
+    flat /= process.num_processes
     offset = 0
     for p in params:
         n = p.numel()
@@ -125,7 +87,13 @@ def trainable_parameters(model: torch.nn.Module) -> list[torch.nn.Parameter]:
 
 
 def lr_lambda(warmup_steps: int, total_steps: int, min_ratio: float = 0.0) -> Callable[[int], float]:
-    """Linear warmup to 1 over `warmup_steps`, then cosine decay to `min_ratio` at `total_steps`."""
+    """Linear warmup to 1 over `warmup_steps`, then cosine decay to `min_ratio` at `total_steps`.
+
+    Kept by hand because no transformers schedule gives these values: its
+    `get_cosine_with_min_lr_schedule_with_warmup` starts at lr 0 (step 0 trains nothing) and its
+    `..._warmup_lr_rate` variant starts the decay one step early (the last step trains at the
+    minimum); both differ from this recipe at some step (measured with warmup 4 of 20 steps).
+    """
 
     def factor(step: int) -> float:
         if step < warmup_steps:
@@ -202,17 +170,18 @@ class Trainer:
     """Runs the scheduled training of `model` and writes `train_log.jsonl` and checkpoints (rank 0)."""
 
     def __init__(self, model, collate: Callable[[list[dict]], dict], train_rows, plan, config: dict, *,
-                 run_dir: str | Path, d: Dist | None = None, val_rows=None, meta: dict | None = None):
+                 run_dir: str | Path, process: PartialState | None = None, val_rows=None, meta: dict | None = None):
         self.model, self.collate, self.rows, self.plan = model, collate, train_rows, plan
-        self.cfg, self.tcfg = config, config["train"]
-        self.run_dir, self.d = Path(run_dir), d or Dist()
+        self.train_cfg = config["train"]
+        self.run_dir, self.process = Path(run_dir), process or init_distributed("cpu")
+        self.device = next(model.parameters()).device  # where the model is (the process's device in a run)
         self.val_rows = val_rows
         self.meta = meta or {}
-        self.total_steps = int(self.tcfg["max_steps"])
+        self.total_steps = int(self.train_cfg["max_steps"])
         self.params = trainable_parameters(model)
         base = model.get_base_model() if hasattr(model, "get_base_model") else model
         self.dtype = getattr(base, "dtype", torch.float32)
-        self.optimizer, self.scheduler = build_optimizer(model, self.tcfg, self.total_steps)
+        self.optimizer, self.scheduler = build_optimizer(model, self.train_cfg, self.total_steps)
         self.step = 0
         self.audio_counts = {"truncated": 0, "skipped": 0}  # training batches, all ranks (see train_step)
         self.log_path = self.run_dir / "train_log.jsonl"
@@ -226,8 +195,8 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "plan": self.plan.state_at(self.step),  # the next batch this run trains on is plan.batch(step)
-            "rng": self.d.all_gather_object(ckpt.rng_state()),
-            "world_size": self.d.world_size,
+            "rng": gather_object([ckpt.rng_state()]),
+            "world_size": self.process.num_processes,
             "meta": self.meta,
         }
 
@@ -240,11 +209,11 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.step = self._checkpoint_step(state)
-        if state["world_size"] == self.d.world_size:
-            ckpt.set_rng_state(state["rng"][self.d.rank])
+        if state["world_size"] == self.process.num_processes:
+            ckpt.set_rng_state(state["rng"][self.process.process_index])
         else:
             log.warning("checkpoint from world size %d, now %d: RNG streams restarted",
-                        state["world_size"], self.d.world_size)
+                        state["world_size"], self.process.num_processes)
 
     def _checkpoint_step(self, state: dict) -> int:
         """The step a checkpoint resumes at; its plan must be this run's plan, at the same step."""
@@ -260,11 +229,11 @@ class Trainer:
         found = ckpt.latest_checkpoint(self.run_dir)
         if found is None:
             log.warning("--resume: no checkpoint under %s, starting from step 0", self.run_dir)
-            if self.d.is_main and self.log_path.exists():
+            if self.process.is_main_process and self.log_path.exists():
                 self.log_path.unlink()  # records of steps that no checkpoint holds
             return None
         self.load_state(ckpt.load_checkpoint(found))
-        if self.d.is_main and self.log_path.exists():
+        if self.process.is_main_process and self.log_path.exists():
             from aramega_ssum.jsonl import iter_jsonl
 
             keep = [rec for _, rec in iter_jsonl(self.log_path) if rec["step"] <= self.step]
@@ -274,21 +243,21 @@ class Trainer:
 
     def save(self) -> None:
         state = self.state()  # every rank takes part in gathering the RNG states
-        if self.d.is_main:
-            ckpt.save_checkpoint(self.run_dir, self.step, state, keep=self.tcfg["keep_checkpoints"])
-        self.d.barrier()
+        if self.process.is_main_process:
+            ckpt.save_checkpoint(self.run_dir, self.step, state, keep=self.train_cfg["keep_checkpoints"])
+        self.process.wait_for_everyone()
 
     # -- loop
     def fit(self, *, resume: bool = False, stop_after: int | None = None) -> dict:
         """Train up to `train.max_steps` (or stop after step `stop_after`, for tests of resume)."""
         resumed_from = self.resume() if resume else None
-        sync_trainable(self.model, self.d)
-        every_val, every_ckpt = self.tcfg["val_every"], self.tcfg["checkpoint_every"]
+        sync_trainable(self.model, self.process)
+        every_val, every_ckpt = self.train_cfg["val_every"], self.train_cfg["checkpoint_every"]
         last = self.total_steps if stop_after is None else min(stop_after, self.total_steps)
         start = time.perf_counter()
         if self.step == 0 and every_val and self.val_rows:
             self._write(self.validate())
-        bar = tqdm(total=self.total_steps, initial=self.step, desc="train", disable=not self.d.is_main, dynamic_ncols=True)
+        bar = tqdm(total=self.total_steps, initial=self.step, desc="train", disable=not self.process.is_main_process, dynamic_ncols=True)
         while self.step < last:
             record = self.train_step()
             self._write(record)
@@ -304,7 +273,7 @@ class Trainer:
         return {"steps": self.step, "train_wall_s": round(time.perf_counter() - start, 3), "resumed_from": resumed_from}
 
     def _write(self, record: dict) -> None:
-        if self.d.is_main:
+        if self.process.is_main_process:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             with self.log_path.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -315,7 +284,7 @@ class Trainer:
         stats[0, 3] += int(batch.get("audio_truncated", 0))  # long-audio counts ride in column 3
         stats[1, 3] += int(batch.get("audio_skipped", 0))
         tasks = batch["tasks"]
-        inputs = to_device({k: v for k, v in batch.items() if k != "labels"}, self.d.device)
+        inputs = to_device({k: v for k, v in batch.items() if k != "labels"}, self.device)
         if "input_features" in inputs:  # log-mel features come as float32; a bf16 model wants bf16
             inputs["input_features"] = inputs["input_features"].to(self.dtype)
         sums, counts = target_losses(self.model, inputs, batch["labels"])
@@ -330,26 +299,26 @@ class Trainer:
     def train_step(self) -> dict:
         """One optimizer step on the plan's global batch for `self.step`; returns its log record."""
         start = time.perf_counter()
-        step, d = self.step, self.d
-        rows = [self.rows[i] for i in self.plan.rank_batch(step, d.rank, d.world_size)]
-        chunks = [self.collate(c) for c in micro_batches(rows, self.tcfg["micro_batch_size"],
-                                                         max_tokens=self.tcfg.get("max_tokens_per_micro_batch", 0))]
+        step, rank, world = self.step, self.process.process_index, self.process.num_processes
+        rows = [self.rows[i] for i in self.plan.rank_batch(step, rank, world)]
+        chunks = [self.collate(c) for c in micro_batches(rows, self.train_cfg["micro_batch_size"],
+                                                         max_tokens=self.train_cfg.get("max_tokens_per_micro_batch", 0))]
         # The loss is the mean over every target token of the global batch: count them first.
         local = torch.tensor([float(sum(target_tokens(b) for b in chunks))], dtype=torch.float64)
-        global_tokens = float(d.all_reduce_sum(local.to(self._reduce_device()))[0])
+        global_tokens = float(reduce(local.to(self._reduce_device()), reduction="sum")[0])
         if global_tokens == 0:
             raise RuntimeError(f"step {step}: the global batch has no target tokens (check the collator's labels)")
         stats = torch.zeros(len(TASKS), 4, dtype=torch.float64)
         self.model.train()
         for batch in chunks:
-            self._forward(batch, d.world_size / global_tokens, stats)
-        all_reduce_grads(self.params, d)
-        grad_norm = float(torch.nn.utils.clip_grad_norm_(self.params, self.tcfg["grad_clip"]))
+            self._forward(batch, world / global_tokens, stats)
+        all_reduce_grads(self.params, self.process)
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(self.params, self.train_cfg["grad_clip"]))
         lr = self.scheduler.get_last_lr()[0]
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
-        stats = d.all_reduce_sum(stats.to(self._reduce_device())).cpu()
+        stats = reduce(stats.to(self._reduce_device()), reduction="sum").cpu()
         self.step += 1
         self.audio_counts["truncated"] += int(stats[0, 3])
         self.audio_counts["skipped"] += int(stats[1, 3])
@@ -358,7 +327,7 @@ class Trainer:
                             examples_per_s=round(rate, 3), batch=[int(i) for i in self.plan.batch(step)])
 
     def _reduce_device(self) -> torch.device:
-        return self.d.device if self.d.enabled and dist.get_backend() == "nccl" else torch.device("cpu")
+        return self.device if self.process.use_distributed and self.process.backend == "nccl" else torch.device("cpu")
 
     def _record(self, kind: str, stats: torch.Tensor, **extra) -> dict:
         task_loss, task_n = {}, {}
@@ -377,10 +346,10 @@ class Trainer:
         """Per-task mean target-token loss on the validation subset (shared out over ranks)."""
         self.model.eval()
         stats = torch.zeros(len(TASKS), 4, dtype=torch.float64)
-        mine = list(self.val_rows)[self.d.rank :: self.d.world_size]
-        for chunk in micro_batches(mine, self.tcfg["micro_batch_size"],
-                                   max_tokens=self.tcfg.get("max_tokens_per_micro_batch", 0)):
+        mine = list(self.val_rows)[self.process.process_index :: self.process.num_processes]
+        for chunk in micro_batches(mine, self.train_cfg["micro_batch_size"],
+                                   max_tokens=self.train_cfg.get("max_tokens_per_micro_batch", 0)):
             self._forward(self.collate(chunk), 0.0, stats)
-        stats = self.d.all_reduce_sum(stats.to(self._reduce_device())).cpu()
+        stats = reduce(stats.to(self._reduce_device()), reduction="sum").cpu()
         self.model.train()
         return self._record("validation", stats)

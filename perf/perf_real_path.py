@@ -175,7 +175,8 @@ def measure_stop(data: Path, adapter: Path, budget: int = 64) -> dict:
     import torch
 
     from benchmark.evaluate import load_rows, select_rows
-    from benchmark.model import load_adapter, load_model, stop_tokens
+    from benchmark.model import load_adapter, load_model
+    from benchmark.processor import stop_tokens
     from benchmark.prompting import build_generation_batch, model_inputs
 
     torch.set_num_threads(1)

@@ -64,7 +64,7 @@ def make_speech_row(task: str, text: str, target: str, tmp_dir, *, idx: int = 0,
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
-    from benchmark.model import build_tiny
+    from benchmark.tiny_model import build_tiny
 
     return build_tiny(cache_dir=tmp_path_factory.mktemp("tiny-cache"), seed=0)
 

@@ -61,7 +61,8 @@ def build_omni_replica(hf_home, *, seed: int = 0, repo_id: str = REPO_ID) -> Pat
     import torch
     from transformers import Qwen2_5OmniConfig, Qwen2_5OmniForConditionalGeneration
 
-    from benchmark.model import CHAT_TEMPLATE, _tiny_model, tokenizer_training_text, train_tiny_tokenizer
+    from benchmark.processor import CHAT_TEMPLATE
+    from benchmark.tiny_model import random_thinker, tokenizer_training_text, train_tiny_tokenizer
 
     repo = repo_folder(hf_home, repo_id)
     if (repo / "refs" / "main").is_file():
@@ -69,7 +70,7 @@ def build_omni_replica(hf_home, *, seed: int = 0, repo_id: str = REPO_ID) -> Pat
     staging = repo / "staging"
     shutil.rmtree(staging, ignore_errors=True)
     tokenizer = train_tiny_tokenizer(tokenizer_training_text())
-    thinker = _tiny_model(tokenizer, seed).config.to_dict()
+    thinker = random_thinker(tokenizer, seed).config.to_dict()
     config = Qwen2_5OmniConfig(thinker_config=thinker, talker_config=TINY_TALKER, token2wav_config=TINY_TOKEN2WAV)
     torch.manual_seed(seed)
     model = Qwen2_5OmniForConditionalGeneration(config).to(torch.bfloat16)

@@ -137,6 +137,23 @@ def test_run_with_a_typo_in_data_path_builds_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_missing_dataset_is_one_line_naming_the_build_command(tmp_path):
+    """benchmark/ never builds a dataset as a side effect: run, evaluate and schedule name the build command."""
+    for module, args in (("benchmark.run", ["--strategy", "uniform"]), ("benchmark.evaluate", ["--output-dir", "out"]),
+                         ("benchmark.schedule", ["--strategy", "tpc", "--max-steps", "2", "--batch-size", "2", "--output", "plan.jsonl"])):
+        proc = cli(module, *args, cwd=tmp_path, timeout=60)
+        assert "aramega-ssum: no such folder; build it with `python -m builders.build --output-dir aramega-ssum`" \
+            in error_line(proc), module
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_benchmark_does_not_import_builders():
+    pattern = re.compile(r"^\s*(from|import)\s+builders\b", re.M)
+    offenders = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "benchmark").rglob("*.py"))
+                 if pattern.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []
+
+
 def test_prepare_failure_leaves_nothing_and_the_retry_works(tmp_path):
     from leaderboards.prepare import main
 

@@ -29,13 +29,13 @@ def worker(work: Path) -> None:
     from benchmark.train import Trainer, close_distributed, init_distributed
 
     torch.set_num_threads(1)
-    d = init_distributed("cpu")
+    process = init_distributed("cpu")
     rows = pickle.loads((work / "rows.pkl").read_bytes())
     config = load_config("uniform", [f"train.batch_size={BATCH}", "train.micro_batch_size=1", f"train.max_steps={STEPS}",
                                      "train.checkpoint_every=2", "train.val_every=2", "train.warmup_steps=1",
                                      "train.lr=1e-2"])
     model, processor = load_model("tiny", cache_dir=work / "tiny-cache")
-    torch.manual_seed(d.rank)  # deliberately different LoRA init per rank: the trainer must sync it
+    torch.manual_seed(process.process_index)  # deliberately different LoRA init per rank: the trainer must sync it
     model, _ = apply_lora(model)
     inputs = ScheduleInput([r["id"] for r in rows], [r["task"] for r in rows], [r["label"] for r in rows])
     plan = make_plan("uniform", inputs, batch_size=BATCH, steps=STEPS, seed=0, config=config["schedule"])
@@ -45,15 +45,16 @@ def worker(work: Path) -> None:
         seen.append([r["id"] for r in batch_rows])
         return build_training_batch(batch_rows, processor)
 
-    torch.manual_seed(100 + d.rank)
-    trainer = Trainer(model, collate, rows, plan, config, run_dir=work / "run", d=d,
+    torch.manual_seed(100 + process.process_index)
+    trainer = Trainer(model, collate, rows, plan, config, run_dir=work / "run", process=process,
                       val_rows=[dict(r, id=f"val-{r['id']}") for r in rows[:4]])
     trainer.fit()
-    out = {"rank": d.rank, "world_size": d.world_size, "plan": [plan.batch(s) for s in range(STEPS)],
-           "rank_batches": [plan.rank_batch(s, d.rank, d.world_size) for s in range(STEPS)], "seen": seen,
+    rank, world = process.process_index, process.num_processes
+    out = {"rank": rank, "world_size": world, "plan": [plan.batch(s) for s in range(STEPS)],
+           "rank_batches": [plan.rank_batch(s, rank, world) for s in range(STEPS)], "seen": seen,
            "ids": [r["id"] for r in rows]}
-    (work / f"rank{d.rank}.json").write_text(json.dumps(out), encoding="utf-8")
-    torch.save(trainable_state_dict(trainer.model), work / f"rank{d.rank}.pt")
+    (work / f"rank{rank}.json").write_text(json.dumps(out), encoding="utf-8")
+    torch.save(trainable_state_dict(trainer.model), work / f"rank{rank}.pt")
     close_distributed()
 
 

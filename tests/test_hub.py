@@ -78,7 +78,8 @@ def test_uncached_hub_id_and_bad_names_are_one_line_errors(tmp_path):
 def test_generation_stops_at_the_stop_tokens(tiny_model_dir, speech_rows, caplog):
     """A model whose greedy choice is always <|endoftext|>: with the stop tokens it stops at once."""
     from benchmark.evaluate import generation_report, generate_texts, prediction_records
-    from benchmark.model import load_model, stop_tokens
+    from benchmark.model import load_model
+    from benchmark.processor import stop_tokens
     from benchmark.prompting import build_generation_batch, model_inputs
 
     model, processor = load_model(str(tiny_model_dir))
@@ -201,6 +202,42 @@ def test_export_refuses_user_folders_and_thinker_only_bases(omni_replica, tiny_m
     for _ in range(2):  # a previous export is replaced
         assert main([str(tmp_path / "run"), "--output-dir", str(out), "--base", str(omni_replica[1]), "--no-merged"]) == 0
     assert json.loads((out / "export.json").read_text())["complete"] and not (out / "merged").exists()
+
+
+def test_export_keeps_the_modules_trained_whole_as_modules_to_save(omni_replica, speech_rows, tmp_path):
+    """A run that also trained the aligner and the LM head: PEFT loads the exported adapter onto the full
+    Omni model with the run's own logits (audio through the aligner), and the merged checkpoint holds them."""
+    from safetensors.torch import load_file
+    from transformers import Qwen2_5OmniForConditionalGeneration as Omni
+
+    from benchmark.export import export, load_exported_adapter
+    from benchmark.model import apply_lora, load_adapter, load_model
+    from benchmark.prompting import build_generation_batch, model_inputs
+
+    snapshot = omni_replica[1]
+    model, processor = load_model(str(snapshot))
+    peft_model, _ = apply_lora(model, r=2, alpha=4, dropout=0.0, train_aligner=True, extra_trainable=[r"lm_head\.weight"])
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in peft_model.parameters():
+            if p.requires_grad:
+                p.add_(torch.randn_like(p) * 0.05)
+    peft_model.save_pretrained(tmp_path / "run" / "adapter")
+    info = export(tmp_path / "run", tmp_path / "out", base=str(snapshot))
+    assert info["extra_trained"] == ["thinker.audio_tower.proj.bias", "thinker.audio_tower.proj.weight",
+                                     "thinker.lm_head.weight"]
+    config = json.loads((tmp_path / "out" / "adapter" / "adapter_config.json").read_text(encoding="utf-8"))
+    assert config["modules_to_save"] == ["thinker.lm_head", "thinker.model.audio_tower.proj"]
+    row = next(r for r in speech_rows if r["audio"] is not None and (r["duration"] or 0) < 30)
+    batch = model_inputs(build_generation_batch([row], processor))
+    with torch.no_grad():
+        run = load_adapter(load_model(str(snapshot))[0], tmp_path / "run" / "adapter")(**batch).logits
+        full = load_exported_adapter(Omni.from_pretrained(str(snapshot), dtype=torch.float32), tmp_path / "out" / "adapter")
+        ours = full.base_model.model.thinker(**batch).logits
+    assert torch.allclose(ours, run, atol=1e-5)
+    merged = {k: v for f in (tmp_path / "out" / "merged").glob("*.safetensors") for k, v in load_file(str(f)).items()}
+    head = peft_model.get_base_model().lm_head.weight
+    assert torch.equal(merged["thinker.lm_head.weight"], head.to(merged["thinker.lm_head.weight"].dtype))
 
 
 def test_the_adapter_is_written_before_evaluation(mini_dataset, tmp_path, monkeypatch):

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.model import LORA_TARGET_REGEX, apply_lora, load_model, tokenizer_training_text, tiny_key
+from benchmark.model import LORA_TARGET_REGEX, apply_lora, load_model
+from benchmark.tiny_model import tiny_key, tokenizer_training_text
 
 
 def test_tiny_model_is_a_qwen_omni_thinker(tiny_model):
@@ -76,28 +77,34 @@ def test_apply_lora_can_unfreeze_the_aligner(tiny_model_dir):
     model, _ = load_model(str(tiny_model_dir))
     peft_model, info = apply_lora(model, train_aligner=True)
     trainable = {n for n, p in peft_model.named_parameters() if p.requires_grad}
-    assert any(n.endswith("audio_tower.proj.weight") for n in trainable)
+    assert any(n.endswith("audio_tower.proj.modules_to_save.default.weight") for n in trainable)  # PEFT modules_to_save
     assert not any("audio_tower.layers" in n for n in trainable)
 
 
-def test_load_adapter_restores_lora_and_extra_trained_weights(tiny_model_dir, tmp_path):
-    """A saved run adapter (LoRA + extra_trainable.safetensors, e.g. the tiny demo's LM head) reloads exactly."""
+def test_load_adapter_restores_lora_and_the_modules_trained_whole(tiny_model_dir, tmp_path):
+    """A saved run adapter (LoRA + PEFT modules_to_save: the aligner, the LM head) reloads exactly, with plain PEFT too."""
+    import json
     from types import SimpleNamespace
 
-    from aramega_ssum.results import EXTRA_WEIGHTS
+    from peft import PeftModel
+
+    from aramega_ssum.results import adapter_sha256, sha256_file
     from benchmark.model import load_adapter
-    from benchmark.run import save_adapter, unfreeze
+    from benchmark.phases import save_adapter
 
     model, _ = load_model(str(tiny_model_dir))
-    peft_model, _ = apply_lora(model, r=4, alpha=8, dropout=0.0, train_aligner=True)
-    assert unfreeze(peft_model, [r"lm_head\.weight"]) == ["lm_head.weight"]
+    peft_model, info = apply_lora(model, r=4, alpha=8, dropout=0.0, train_aligner=True, extra_trainable=[r"lm_head\.weight"])
+    assert info["modules_to_save"] == ["lm_head", "model.audio_tower.proj"] and info["extra_modules"] == ["lm_head"]
     torch.manual_seed(1)
     with torch.no_grad():
         for p in peft_model.parameters():
             if p.requires_grad:  # as if trained: LoRA B, the aligner and the head all move
                 p.add_(torch.randn_like(p) * 0.05)
     adapter_dir = save_adapter(SimpleNamespace(run_dir=tmp_path, model=peft_model.eval()))
-    assert (adapter_dir / EXTRA_WEIGHTS).is_file()
+    config = json.loads((adapter_dir / "adapter_config.json").read_text(encoding="utf-8"))
+    assert sorted(config["modules_to_save"]) == ["lm_head", "model.audio_tower.proj"]
+    assert sorted(p.name for p in adapter_dir.glob("*.safetensors")) == ["adapter_model.safetensors"]  # no side file
+    assert adapter_sha256(adapter_dir) == sha256_file(adapter_dir / "adapter_model.safetensors")
 
     base, _ = load_model(str(tiny_model_dir))
     ids = torch.tensor([[5, 17, 300, 42, 7]])
@@ -105,22 +112,42 @@ def test_load_adapter_restores_lora_and_extra_trained_weights(tiny_model_dir, tm
         before = base(input_ids=ids).logits
         loaded = load_adapter(base, adapter_dir).eval()
         after, expected = loaded(input_ids=ids).logits, peft_model(input_ids=ids).logits
+        plain = PeftModel.from_pretrained(load_model(str(tiny_model_dir))[0], str(adapter_dir)).eval()(input_ids=ids).logits
     assert not torch.allclose(before, expected)
     torch.testing.assert_close(after, expected, rtol=0, atol=0)
-    head = dict(loaded.named_parameters())["base_model.model.lm_head.weight"]
+    torch.testing.assert_close(plain, expected, rtol=0, atol=0)
+    head = dict(loaded.named_parameters())["base_model.model.lm_head.modules_to_save.default.weight"]
     assert not head.requires_grad and torch.equal(head, peft_model.get_base_model().lm_head.weight)
 
 
-def test_load_adapter_names_a_weight_that_does_not_fit(tiny_model_dir, tmp_path):
-    from safetensors.torch import save_file
+def test_apply_lora_trains_the_audio_encoder_and_extra_modules_whole(tiny_model_dir):
+    model, _ = load_model(str(tiny_model_dir))
+    with pytest.raises(ValueError, match=r"model.extra_trainable: \['nope'\] match no parameter"):
+        apply_lora(model, extra_trainable=["nope"])
+    peft_model, info = apply_lora(model, train_audio_encoder=True)
+    assert "model.audio_tower.proj" not in info["modules_to_save"] and "model.audio_tower.layers.0" in info["modules_to_save"]
+    trainable = {n for n, p in peft_model.named_parameters() if p.requires_grad}
+    assert any("audio_tower.layers.0.modules_to_save" in n for n in trainable)
+    assert not any("audio_tower.proj" in n for n in trainable)
 
-    from aramega_ssum.results import EXTRA_WEIGHTS
+
+def test_load_adapter_names_a_weight_that_does_not_fit(tiny_model_dir, tmp_path):
+    from safetensors.torch import load_file, save_file
+
     from benchmark.model import load_adapter
 
     model, _ = load_model(str(tiny_model_dir))
-    peft_model, _ = apply_lora(model, r=4, alpha=8, dropout=0.0)
+    peft_model, _ = apply_lora(model, r=4, alpha=8, dropout=0.0, extra_trainable=[r"lm_head\.weight"])
     peft_model.save_pretrained(tmp_path)
-    save_file({"base_model.model.lm_head.weight": torch.zeros(3, 3)}, str(tmp_path / EXTRA_WEIGHTS))
+    tensors = load_file(str(tmp_path / "adapter_model.safetensors"))
+    save_file({**tensors, "base_model.model.lm_head.weight": torch.zeros(3, 3)}, str(tmp_path / "adapter_model.safetensors"))
     base, _ = load_model(str(tiny_model_dir))
-    with pytest.raises(ValueError, match="extra_trainable.safetensors: base_model.model.lm_head.weight"):
+    with pytest.raises(ValueError, match="adapter_model.safetensors: .*lm_head"):
         load_adapter(base, tmp_path)
+    save_file({**tensors, "base_model.model.no_such.weight": torch.zeros(3, 3)}, str(tmp_path / "adapter_model.safetensors"))
+    with pytest.raises(ValueError, match=r"adapter_model.safetensors: base_model.model.no_such.weight .*\(no such parameter\)"):
+        load_adapter(load_model(str(tiny_model_dir))[0], tmp_path)
+    save_file(tensors, str(tmp_path / "adapter_model.safetensors"))
+    save_file({"base_model.model.lm_head.weight": torch.zeros(3, 3)}, str(tmp_path / "extra_trainable.safetensors"))
+    with pytest.raises(ValueError, match="extra_trainable.safetensors: base weights in the old side-file format"):
+        load_adapter(load_model(str(tiny_model_dir))[0], tmp_path)  # never silently without them

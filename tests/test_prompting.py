@@ -120,7 +120,7 @@ def test_fast_collation_matches_the_processor(tiny_model, speech_rows):
 
 def test_log_mel_matches_whisper_feature_extractor(tiny_model, speech_rows):
     from aramega_ssum.audio import decode_audio
-    from benchmark.prompting import log_mel
+    from aramega_ssum.features import log_mel
 
     fe = tiny_model[1].feature_extractor
     clip = decode_audio(speech_rows[0]["audio"])[0]

@@ -43,7 +43,7 @@ def test_audio_rows_use_tower_with_proj_and_text_rows_token_table(tiny_model, sp
 
 def test_corrupt_audio_is_an_audio_error_naming_the_example():
     from aramega_ssum.audio import AudioError
-    from aramega_ssum.scheduling.embeddings import _waveform
+    from aramega_ssum.scheduling.embeddings import _embed_audio
 
-    with pytest.raises(AudioError, match=r"example 'asr-bad'.*cannot decode audio"):
-        _waveform({"id": "asr-bad", "audio": {"bytes": b"RIFF\x00\x00not a wav", "path": None}})
+    with pytest.raises(AudioError, match=r"example 'asr-bad'.*cannot decode audio"):  # decoded before the model runs
+        _embed_audio(None, None, [{"id": "asr-bad", "audio": {"bytes": b"RIFF\x00\x00not a wav", "path": None}}])

@@ -1,6 +1,6 @@
 """Aligner embeddings for ADS: each example as one vector in the language model's input space.
 
-Audio examples: WhisperFeatureExtractor features (no truncation, attention mask) -> the thinker's
+Audio examples: Whisper log-mel features (`aramega_ssum.features.log_mel`, never truncated) -> the thinker's
 `audio_tower` (whose forward ends in `proj(ln_post(.))`, the aligner into the LM embedding space;
 see transformers' `Qwen2_5OmniAudioEncoder.forward`) -> mean over the example's output frames.
 Text-only examples: mean of `model.get_input_embeddings()` over the text's tokens.
@@ -20,7 +20,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from aramega_ssum.schema import SAMPLING_RATE
+from aramega_ssum.audio import load_clip
+from aramega_ssum.features import log_mel
 
 logger = logging.getLogger(__name__)
 
@@ -100,15 +101,6 @@ def _length_proxy(row: dict) -> float:
     return float(len(audio.get("bytes") or b"")) if isinstance(audio, dict) else 0.0
 
 
-def _waveform(row: dict) -> np.ndarray:
-    from aramega_ssum.audio import AudioError, decode_audio, resample
-
-    samples, rate = decode_audio(row["audio"], where=f"example {row.get('id')!r}")  # AudioError names it
-    if len(samples) == 0:
-        raise AudioError("empty_audio", f"example {row.get('id')!r}: empty audio")
-    return samples if rate == SAMPLING_RATE else resample(samples, rate, SAMPLING_RATE)
-
-
 def audio_tower(model: Any) -> torch.nn.Module:
     """The thinker's audio encoder (`model.audio_tower`, or `model.model.audio_tower` in transformers 5)."""
     tower = getattr(model, "audio_tower", None) or getattr(getattr(model, "model", None), "audio_tower", None)
@@ -119,16 +111,13 @@ def audio_tower(model: Any) -> torch.nn.Module:
 
 def _embed_audio(model: Any, processor: Any, rows: list[dict]) -> np.ndarray:
     """Mean over valid frames of audio_tower(features) for each row of one batch."""
-    fe = processor.feature_extractor
-    waves = [_waveform(r) for r in rows]
-    longest = max(len(w) for w in waves) + fe.n_fft
-    feats = fe(waves, sampling_rate=SAMPLING_RATE, return_attention_mask=True, truncation=False,
-               padding="max_length", max_length=-(-longest // fe.hop_length) * fe.hop_length, return_tensors="pt")
+    waves = [load_clip(r["audio"], where=f"example {r.get('id')!r}") for r in rows]
+    features, mask = log_mel(waves, processor.feature_extractor)
     tower = audio_tower(model)
     param = next(tower.parameters())
-    mask = feats["attention_mask"].to(param.device)
+    mask = mask.to(param.device)
     lens = mask.sum(-1)
-    flat = feats["input_features"].to(param.device, param.dtype).permute(0, 2, 1)[mask.bool()].permute(1, 0)
+    flat = features.to(param.device, param.dtype).permute(0, 2, 1)[mask.bool()].permute(1, 0)
     cnn_lens, out_lens = tower._get_feat_extract_output_lengths(lens)
     states = tower(flat, feature_lens=lens, aftercnn_lens=cnn_lens)
     states = getattr(states, "last_hidden_state", states)
