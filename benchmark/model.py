@@ -28,7 +28,7 @@ import torch
 
 from aramega_ssum.results import ADAPTER_WEIGHTS
 from benchmark.processor import load_processor, set_stop_tokens
-from benchmark.tiny_model import build_tiny, build_tiny_folder  # noqa: F401  (build_tiny_folder: pretrain_tiny)
+from benchmark.tiny_model import build_tiny
 
 logger = logging.getLogger(__name__)
 

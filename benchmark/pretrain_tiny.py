@@ -97,7 +97,8 @@ def schedule(rows: list[dict], steps: int, batch: int, seed: int) -> list[list[d
 
 def pretrain(data_dir, output: Path, *, steps: int, batch: int, lr: float, seed: int, size: dict,
              max_seconds: float, threads: int, extra_data=None, command: str = "") -> dict:
-    from benchmark.model import build_tiny_folder, load_model
+    from benchmark.model import load_model
+    from benchmark.tiny_model import build_tiny_folder
     from benchmark.prompting import build_training_batch
     from benchmark.train import target_losses, to_device
 
