@@ -29,7 +29,9 @@ demo: install
 # and its loss curve are in benchmark/tiny_base/pretrain.json. Refuses to overwrite: move the old one away first.
 tiny-base: install
 	@test -d aramega-ssum || $(PY) -m builders.build --output-dir aramega-ssum
-	$(PY) -m benchmark.pretrain_tiny --data aramega-ssum --output-dir benchmark/tiny_base.new
+	@test -d aramega-ssum-pretrain || $(PY) -m builders.pretraining --data aramega-ssum --output-dir aramega-ssum-pretrain
+	$(PY) -m benchmark.pretrain_tiny --data aramega-ssum --extra-data aramega-ssum-pretrain --output-dir benchmark/tiny_base.new \
+	    --max-steps 3000
 
 test: install
 	$(PY) -m pytest -q
@@ -38,4 +40,4 @@ perf: install
 	@for script in perf/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) aramega-ssum runs .cache
+	rm -rf $(VENV) aramega-ssum aramega-ssum-pretrain runs .cache

@@ -1,0 +1,50 @@
+"""builders.pretraining: new espeak speech from the train split's words only, deterministic, a dataset folder."""
+from __future__ import annotations
+
+import hashlib
+
+from aramega_ssum.audio import decode_audio
+from aramega_ssum.dataset import load_split
+from builders.pretraining import main, train_sentences
+
+
+def _rows(folder):
+    return [dict(r) for r in load_split(folder, "train")]
+
+
+def _digest(folder) -> str:
+    return hashlib.sha256(b"".join(p.read_bytes() for p in sorted((folder / "multitask").glob("*.parquet")))).hexdigest()
+
+
+def test_speech_is_made_of_train_words_and_loads_as_a_train_split(embedded_dataset, tmp_path):
+    assert main(["--data", str(embedded_dataset), "--output-dir", str(tmp_path / "a"), "--utterances", "24", "-q"]) == 0
+    rows = _rows(tmp_path / "a")
+    texts, by_dialect = train_sentences(embedded_dataset)
+    train_words = {w for t in texts for w in t.split()}
+    test_texts = {r["transcription"] for r in load_split(embedded_dataset, "test").remove_columns(["audio"])}
+    assert len(rows) == 24 and {r["task"] for r in rows} == {"asr", "dialect"}
+    for row in rows:
+        assert set(row["transcription"].split()) <= train_words
+        assert row["transcription"] not in test_texts
+        samples, rate = decode_audio(row["audio"])
+        assert rate == 16000 and abs(samples.size / rate - row["duration"]) < 0.01 and abs(samples).max() > 0.01
+        if row["task"] == "dialect":
+            words = set(row["transcription"].split())
+            assert row["target"] == row["label"] and words <= {w for s in by_dialect[row["label"]] for w in s.split()}
+        else:
+            assert row["target"] == row["transcription"] and row["label"] is None
+
+
+def test_same_seed_same_bytes_other_seed_other_speech(embedded_dataset, tmp_path):
+    args = ["--data", str(embedded_dataset), "--utterances", "8", "-q"]
+    for name, seed in (("a", "0"), ("b", "0"), ("c", "1")):
+        assert main([*args, "--seed", seed, "--output-dir", str(tmp_path / name)]) == 0
+    assert _digest(tmp_path / "a") == _digest(tmp_path / "b") != _digest(tmp_path / "c")
+
+
+def test_a_folder_of_user_files_is_refused_and_kept(embedded_dataset, tmp_path, capsys):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep", encoding="utf-8")
+    assert main(["--data", str(embedded_dataset), "--output-dir", str(tmp_path / "mine"), "--overwrite"]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+    assert (tmp_path / "mine" / "notes.txt").read_text(encoding="utf-8") == "keep"
