@@ -45,56 +45,13 @@ from tqdm.auto import tqdm
 from aramega_ssum.audio import AudioError
 from aramega_ssum.cli import cli_main, setup_logging
 from aramega_ssum.predictions import write_json_atomic, write_predictions
-from aramega_ssum.tasks import get_task, parse_output
+from aramega_ssum.tasks import parse_output
 from benchmark.config import ConfigError
 from benchmark.prompting import build_generation_batch, estimate_length, length_groups, model_inputs
+from benchmark.rows import ABLATIONS, ablate_audio, load_rows, select_rows, shard_rows
 
 logger = logging.getLogger(__name__)
 OUTPUT_MARKER = "generation.json"  # only benchmark.evaluate writes it: marks a folder it may replace (--overwrite)
-
-
-def load_rows(data_dir, split: str = "test", config: str = "multitask") -> list[dict]:
-    """Rows of a split as dicts (audio not decoded: {bytes, path})."""
-    try:
-        from aramega_ssum.dataset import load_split
-    except ImportError:  # before aramega_ssum.dataset landed: read the parquet shards directly
-        import pyarrow.parquet as pq
-
-        files = sorted(Path(data_dir, config).glob(f"{split}-*.parquet"))
-        if not files:
-            raise FileNotFoundError(f"{data_dir}/{config}: no {split}-*.parquet shards") from None
-        return [row for f in files for row in pq.read_table(f).to_pylist()]
-    return [dict(row) for row in load_split(data_dir, split, config)]
-
-
-ABLATIONS = ("silence",)
-
-
-def ablate_audio(rows: list[dict], mode: str) -> list[dict]:
-    """Copies of `rows` whose audio is replaced: "silence" = zeros of the same length and rate (16-bit WAV).
-
-    An audio ablation shows whether a model's scores come from hearing: on silence, a model that
-    hears falls to chance on dialect and emotion and fails ASR; one that only learned priors does not move.
-    """
-    import io
-
-    import numpy as np
-    import soundfile as sf
-
-    from aramega_ssum.audio import decode_audio
-
-    if mode not in ABLATIONS:
-        raise ValueError(f"unknown audio ablation {mode!r}; known: {', '.join(ABLATIONS)}")
-    out = []
-    for row in rows:
-        if row.get("audio") is None:
-            out.append(row)
-            continue
-        samples, rate = decode_audio(row["audio"])
-        buffer = io.BytesIO()
-        sf.write(buffer, np.zeros(len(samples), dtype=np.float32), rate, format="WAV", subtype="PCM_16")
-        out.append({**row, "audio": {"bytes": buffer.getvalue(), "path": f"silence-{row.get('id')}.wav"}})
-    return out
 
 
 @contextlib.contextmanager
@@ -187,12 +144,6 @@ def prediction_records(rows: list[dict], outputs: dict[str, str]) -> list[dict]:
             rec["dialect"] = row["dialect"]
         records.append(rec)
     return records
-
-
-def shard_rows(rows: list[dict], rank: int, world_size: int) -> list[dict]:
-    """This rank's share of `rows`: sorted by estimated length, then dealt round-robin (balanced work)."""
-    order = sorted(range(len(rows)), key=lambda i: (estimate_length(rows[i]), i))
-    return [rows[i] for i in sorted(order[rank::world_size])]
 
 
 def gather_outputs(outputs: dict, stats: dict, process) -> tuple[dict, dict]:
@@ -351,22 +302,6 @@ def preflight(args: argparse.Namespace, opts: dict) -> Path:
     problems += pf.check_model(args.model)
     pf.raise_if(problems)
     return output_dir
-
-
-def select_rows(rows: list[dict], tasks=None, limit: int | None = None) -> list[dict]:
-    if tasks:
-        for task in tasks:
-            get_task(task)  # unknown names fail loudly
-        rows = [r for r in rows if r["task"] in tasks]
-    if limit is not None:
-        seen: dict[str, int] = {}
-        kept = []
-        for r in rows:
-            seen[r["task"]] = seen.get(r["task"], 0) + 1
-            if seen[r["task"]] <= limit:
-                kept.append(r)
-        rows = kept
-    return rows
 
 
 # the flags that set a setting of the layers: (argparse dest, dotted key); the flags win over key=value

@@ -79,7 +79,7 @@ def setup(config: dict, process: PartialState, run_dir: Path) -> RunState:
 
     from aramega_ssum.dataset import load_split
     from aramega_ssum.outputs import make_dirs
-    from benchmark.evaluate import load_rows, select_rows
+    from benchmark.rows import load_rows, select_rows
     from benchmark.model import apply_lora, load_model
 
     model_cfg, lora_cfg, train_cfg, data_cfg = config["model"], config["lora"], config["train"], config["data"]
@@ -160,7 +160,7 @@ def train(state: RunState, *, resume: bool) -> dict:
 def evaluate(state: RunState) -> dict | None:
     """Phase 4: greedy generation on the test split, each rank its share; rank 0 writes predictions + scores."""
     from benchmark.evaluate import evaluate as evaluate_rows
-    from benchmark.evaluate import load_rows, select_rows
+    from benchmark.rows import load_rows, select_rows
 
     eval_cfg, data_cfg = state.config["eval"], state.config["data"]
     rows = select_rows(load_rows(state.data_dir, eval_cfg["split"], data_cfg["config"]),

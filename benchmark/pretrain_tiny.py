@@ -45,7 +45,7 @@ def train_rows(data_dir, max_seconds: float, extra_data=None) -> list[dict]:
     """The train split's rows (and `extra_data`'s, `python -m builders.pretraining`) whose audio is at
     most `max_seconds` long (long ssum rows dominate cost), plus an ASR example for each other audio row
     (its transcription as the target)."""
-    from benchmark.evaluate import load_rows
+    from benchmark.rows import load_rows
 
     rows = load_rows(data_dir, "train") + (load_rows(extra_data, "train") if extra_data else [])
     rows = [r for r in rows if float(r.get("duration") or 0.0) <= max_seconds and r.get("target")]

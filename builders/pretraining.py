@@ -31,7 +31,7 @@ from aramega_ssum.audio import encode_flac, resample
 from tqdm.auto import tqdm
 
 from aramega_ssum.cli import add_common, cli_main, make_parser, setup_logging
-from aramega_ssum.outputs import check_output_dir, staged_output
+from aramega_ssum.outputs import staged_output
 from aramega_ssum.schema import SAMPLING_RATE
 from aramega_ssum.tasks import instruction_for
 
@@ -132,7 +132,6 @@ def main(argv=None) -> int:
     """CLI: write the extra pretraining speech; prints its summary as JSON."""
     args = parse_args(argv)
     setup_logging(args)
-    check_output_dir(args.output_dir, MARKER, tool="builders.pretraining", overwrite=args.overwrite)
     print(json.dumps(write(args.data, args.output_dir, count=args.utterances, seed=args.seed,
                            workers=args.workers, overwrite=args.overwrite)))
     return 0

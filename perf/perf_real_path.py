@@ -63,7 +63,7 @@ def measure_memory(data: Path, checkpointing: bool, clips: int) -> dict:
 
     import torch
 
-    from benchmark.evaluate import load_rows
+    from benchmark.rows import load_rows
     from benchmark.memory import estimate_training
     from benchmark.model import apply_lora, load_model
     from benchmark.prompting import build_training_batch
@@ -174,7 +174,7 @@ def figure_stop(hf_home: Path, data: Path, work: Path, steps: int) -> None:
 def measure_stop(data: Path, adapter: Path, budget: int = 64) -> dict:
     import torch
 
-    from benchmark.evaluate import load_rows, select_rows
+    from benchmark.rows import load_rows, select_rows
     from benchmark.model import load_adapter, load_model
     from benchmark.processor import stop_tokens
     from benchmark.prompting import build_generation_batch, model_inputs

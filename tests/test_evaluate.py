@@ -98,7 +98,7 @@ def test_last_position_logits_keeps_greedy_outputs(tiny_model, speech_rows):
 
 
 def test_evaluate_on_a_built_dataset(tiny_model, mini_dataset, tmp_path):
-    from benchmark.evaluate import load_rows, select_rows
+    from benchmark.rows import load_rows, select_rows
 
     model, processor = tiny_model
     rows = select_rows(load_rows(mini_dataset, "test"), limit=2)
@@ -134,7 +134,7 @@ def test_ablate_audio_silence_keeps_each_clip_length_and_zeroes_it(speech_rows):
     import numpy as np
 
     from aramega_ssum.audio import decode_audio
-    from benchmark.evaluate import ablate_audio
+    from benchmark.rows import ablate_audio
 
     silent = ablate_audio(speech_rows, "silence")
     assert [r["id"] for r in silent] == [r["id"] for r in speech_rows]

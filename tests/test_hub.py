@@ -135,7 +135,7 @@ def test_token_budget_micro_batches():
 
 
 def test_shards_partition_the_rows():
-    from benchmark.evaluate import shard_rows
+    from benchmark.rows import shard_rows
 
     rows = [{"id": str(i), "task": "tsum", "audio": None, "text": "x" * (i * 37 % 50), "instruction": "", "target": ""}
             for i in range(11)]

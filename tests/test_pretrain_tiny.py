@@ -27,7 +27,7 @@ def test_pretraining_reproduces_its_weights_from_the_seed(embedded_dataset, tmp_
 
 
 def test_pretraining_reads_the_train_split_only(embedded_dataset):
-    from benchmark.evaluate import load_rows
+    from benchmark.rows import load_rows
 
     rows = train_rows(embedded_dataset, max_seconds=1e9)
     test_ids = {r["id"] for r in load_rows(embedded_dataset, "test")}

@@ -44,7 +44,7 @@ def hub_run(omni_replica, mini_dataset, tmp_path_factory):
 def test_run_records_the_snapshot_sha_and_the_generation_settings(hub_run, omni_replica, mini_dataset):
     from collections import Counter
 
-    from benchmark.evaluate import load_rows
+    from benchmark.rows import load_rows
     from leaderboards.validate import validate_file
 
     out, proc = hub_run
