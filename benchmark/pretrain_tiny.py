@@ -1,18 +1,21 @@
 """Pretrain the embedded default base: a small Qwen2.5-Omni thinker trained on the embedded train split.
 
 Examples:
-    python -m benchmark.pretrain_tiny --data aramega-ssum --output-dir .cache/tiny-base
+    python -m builders.pretraining --data aramega-ssum --output-dir aramega-ssum-pretrain
+    python -m benchmark.pretrain_tiny --data aramega-ssum --extra-data aramega-ssum-pretrain --output-dir /tmp/base
     python -m benchmark.pretrain_tiny --max-steps 1200 --hidden 128 --layers 3 --output-dir /tmp/base
 
-The random tiny thinker of `benchmark.model` cannot hear: fine-tuning LoRA on it only memorizes
+The random tiny thinker of `benchmark.tiny_model` cannot hear: fine-tuning LoRA on it only memorizes
 label priors. This script trains every weight of a (wider) tiny thinker, same class and code path
 (`Qwen2_5OmniThinkerForConditionalGeneration`, the chat prompt of `benchmark.prompting`), on the
-TRAIN split only of the built dataset: ASR rows (the espeak speech) and every other task's rows
-(dialect, emotion, ssum, tsum) in the benchmark's own prompt format, mixed by TASK_WEIGHTS.
-Deterministic from --seed (`torch.use_deterministic_algorithms`, fixed thread count). The folder
-it writes loads with `benchmark.model.load_model(<folder>)` like any checkpoint. The committed base
-(`benchmark/tiny_base`, 300 steps) does NOT hear yet: its fine-tuned scores are at chance and the
-silence ablation leaves them unchanged (README, "The embedded benchmark").
+TRAIN split only of the built dataset: its rows in the benchmark's own prompt format, an ASR copy of
+every audio row (its transcription as target) and, with --extra-data, new espeak utterances of the
+train split's words (`builders.pretraining`; without them the model memorizes the train sentences
+instead of listening), mixed by TASK_WEIGHTS. Deterministic from --seed
+(`torch.use_deterministic_algorithms`, fixed thread count). The folder it writes loads with
+`benchmark.model.load_model(<folder>)` like any checkpoint. The committed base (`benchmark/tiny_base`,
+`make tiny-base`: 3000 steps, about 13 min on one core) hears prosody well (emotion) and words poorly
+(ASR, dialect): README, "The embedded benchmark".
 """
 from __future__ import annotations
 
@@ -161,7 +164,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="extra speech made of the train split's words (`python -m builders.pretraining`)")
     p.add_argument("--output-dir", type=Path, required=True, help="folder for the base (a new or empty folder)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier output of this tool")
-    p.add_argument("--max-steps", type=int, default=300, help="optimizer steps")
+    p.add_argument("--max-steps", type=int, default=3000, help="optimizer steps")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--lr", type=float, default=1e-3, help="peak AdamW lr (3e-3 stalls at the label prior)")
     p.add_argument("--seed", type=int, default=0)

@@ -17,7 +17,7 @@ from leaderboards.identity import arrival, describe, identity
 from leaderboards.keys import DEFAULT_KEYS_DIR
 from leaderboards.validate import validate_file
 
-SMOKE_MODELS = {"tiny"}
+EMBEDDED_MODELS = {"tiny"}  # the committed embedded base (benchmark/tiny_base)
 BASELINE_PREFIX = "baseline/"  # model ids of the reference baselines (python -m benchmark.baselines)
 
 
@@ -38,19 +38,19 @@ class Entry:
         return training["strategy"] if training else "zero-shot"
 
     @property
-    def smoke(self) -> bool:
+    def embedded(self) -> bool:
         model = self.data["model"]
-        return model["id"] in SMOKE_MODELS or model.get("base_model") in SMOKE_MODELS
+        return model["id"] in EMBEDDED_MODELS or model.get("base_model") in EMBEDDED_MODELS
 
     @property
     def kind(self) -> str:
-        """"baseline" (a reference floor: no weights, no adapter, no training), "smoke" (the embedded
-        tiny base) or "system"."""
+        """"baseline" (a reference floor: no weights, no adapter, no training), "embedded" (the
+        embedded tiny base) or "system"."""
         model = self.data["model"]
         if (model["id"].startswith(BASELINE_PREFIX) and model["base_model"] is None and model["adapter"] is None
                 and self.data["training"] is None):
             return "baseline"
-        return "smoke" if self.smoke else "system"
+        return "embedded" if self.embedded else "system"
 
     def headline(self, task: str) -> tuple[float, list[float] | None] | None:
         """(value, ci95) of the task's headline metric, or None when the task is not covered."""

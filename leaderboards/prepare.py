@@ -3,7 +3,7 @@
 Examples::
 
     # a run of the benchmark harness (its results.json and predictions.jsonl)
-    python -m leaderboards.prepare --name tiny-hybrid-smoke --run runs/hybrid-seed0
+    python -m leaderboards.prepare --name tiny-hybrid-embedded --run runs/hybrid-seed0
 
     # any system: your own predictions JSONL, scored here
     python -m leaderboards.prepare --name my-system --predictions preds.jsonl \\

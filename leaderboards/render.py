@@ -23,7 +23,7 @@ AGGREGATE_DOC = ("Aggregate = mean over the tasks of a 0..1 score: 1 - WER (clip
                  "Entries covering all five tasks are ranked first; partial entries follow (their "
                  "aggregate is over fewer tasks and not comparable).")
 LABEL_DOCS = {
-    "smoke": ("the embedded tiny Qwen2.5-Omni thinker (benchmark/tiny_base, pretrained by "
+    "embedded": ("the embedded tiny Qwen2.5-Omni thinker (benchmark/tiny_base, pretrained by "
               "`python -m benchmark.pretrain_tiny` on the embedded train split) fine-tuned on the embedded "
               "corpus with synthetic (espeak-ng) speech. It checks the pipeline end to end; see the README's "
               "embedded-benchmark section for what its numbers can resolve; not comparable to the paper or "
@@ -74,7 +74,7 @@ def md_text(text: object) -> str:
 
 
 def labels(entry: Entry) -> list[str]:
-    """The entry's labels: smoke, baseline, oracle-transcript (empty for a real system)."""
+    """The entry's labels: embedded, baseline, oracle-transcript (empty for a real system)."""
     out = [] if entry.kind == "system" else [entry.kind]
     if entry.data["model"]["id"].endswith("oracle-transcript"):
         out.append("oracle-transcript")

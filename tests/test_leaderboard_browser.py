@@ -113,7 +113,7 @@ def test_rows_render_and_header_click_sorts(board, browser):
     assert browser.js("return document.querySelectorAll('#leaderboard tbody tr').length") == 3
     assert browser.js(COLUMN, 0) == ["1", "2", "3"]
     systems = browser.js(COLUMN, 1)
-    assert systems[0].startswith(ARABIC_MODEL) and systems[1:] == ["tiny smoke", "tiny smoke"]
+    assert systems[0].startswith(ARABIC_MODEL) and systems[1:] == ["tiny embedded", "tiny embedded"]
     assert browser.js(COLUMN, 2) == ["zero-shot", "uniform", "hybrid"]
     assert all("[" in cell and "]" in cell for cell in browser.js(COLUMN, 4))  # CIs shown
     # click "Strategy": ascending text sort, then descending

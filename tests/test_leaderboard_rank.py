@@ -70,7 +70,7 @@ def test_ranking_order_and_markdown(ranked):
     md = (out / "LEADERBOARD.md").read_text("utf-8")
     rows = [line for line in md.splitlines() if line.startswith("| ") and not line.startswith("| Rank")]
     assert len(rows) == 4 and all(row.count(" | ") == 10 for row in rows)  # 11 columns, '|' escaped
-    assert rows[0].startswith("| 1 | <bdi>نموذج&#124;عربي</bdi> (smoke) | zero-shot | 0.9333 |")  # <bdi> only for RTL
+    assert rows[0].startswith("| 1 | <bdi>نموذج&#124;عربي</bdi> (embedded) | zero-shot | 0.9333 |")  # <bdi> only for RTL
     assert "0.000 [0.000, 0.000] ★" in rows[0]  # the best WER, and a 0 is a number, not a blank
     assert "0.100 [0.033, 0.167] ▼" in rows[2]  # CI of the hybrid entry's WER; worse than the best
     assert rows[3].split(" | ")[4] == "—"  # partial entry: no ASR
@@ -110,7 +110,7 @@ def test_ties_share_a_rank(tmp_path, keys_dir):
     assert main(["--results-dir", str(tmp_path), "--output-dir", str(out), "--no-plots", "--strict",
                  "--keys-dir", str(keys_dir)]) == 0
     md = (out / "LEADERBOARD.md").read_text("utf-8")
-    assert "| 1 | model-a (smoke) |" in md and "| 1 | model-b (smoke) |" in md
+    assert "| 1 | model-a (embedded) |" in md and "| 1 | model-b (embedded) |" in md
     assert not (out / "plots").exists()
 
 
