@@ -32,7 +32,7 @@ import logging
 import random
 import sys
 import time
-from aramega_ssum.cli import HelpFormatter, Parser, add_common, cli_main, deprecated, setup_logging
+from aramega_ssum.cli import add_common, cli_main, deprecated, make_parser, setup_logging
 from collections import Counter
 from pathlib import Path
 
@@ -160,9 +160,7 @@ def run_baselines(data_dir: Path, output_dir: Path, *, seed: int = 0, bootstrap:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = Parser(prog="python -m benchmark.baselines", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1],
-                                     formatter_class=HelpFormatter)
+    parser = make_parser("python -m benchmark.baselines", __doc__)
     parser.add_argument("--data", type=Path, default=Path("aramega-ssum"), help="built dataset folder")
     parser.add_argument("--output-dir", type=Path, default=Path("runs/baselines"), help="where results go")
     parser.add_argument("--baselines", nargs="+", choices=BASELINES, default=list(BASELINES))

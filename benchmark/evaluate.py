@@ -244,7 +244,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     deprecated(parser, "--data-config", "--dataset-config", "config_name")
     parser.add_argument("--split", help="split to evaluate (eval.split)")
     parser.add_argument("--tasks", nargs="+", help="only these tasks (default: every task in the split)")
-    parser.add_argument("--limit", type=int, help="at most N examples per task, 0 = all (eval.max_per_task)")
+    parser.add_argument("--limit", type=int, help="at most N examples per task, spread evenly over its rows; 0 = all (eval.max_per_task)")
     parser.add_argument("--output-dir", type=Path, help="where to write (default runs/eval-<model>)")
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier evaluate output in --output-dir")
     parser.add_argument("--config", type=Path, help="a settings layer over base.yaml (and tiny.yaml), e.g. a run's "

@@ -31,7 +31,7 @@ import logging
 import re
 import shutil
 import sys
-from aramega_ssum.cli import HelpFormatter, Parser, add_common, cli_main, deprecated, setup_logging
+from aramega_ssum.cli import add_common, cli_main, deprecated, make_parser, setup_logging
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -231,9 +231,7 @@ def export(run_dir, output_dir, *, base: str | None = None, merged: bool = True)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    doc = __doc__.split("\n\n")
-    parser = Parser(prog="python -m benchmark.export", description=doc[0],
-                                     epilog="\n\n".join(doc[1:]), formatter_class=HelpFormatter)
+    parser = make_parser("python -m benchmark.export", __doc__)
     parser.add_argument("run_dir", type=Path, help="a benchmark.run folder (holds adapter/ and config.yaml)")
     parser.add_argument("--output-dir", "--output", dest="output_dir", type=Path, required=True,
                         help="where to write adapter/, merged/ and export.json")

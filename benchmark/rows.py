@@ -43,20 +43,25 @@ def ablate_audio(rows: list[dict], mode: str) -> list[dict]:
 
 
 def select_rows(rows: list[dict], tasks=None, limit: int | None = None) -> list[dict]:
-    """The rows of `tasks` (all when None), at most `limit` per task, in split order."""
+    """The rows of `tasks` (all when None), at most `limit` per task, in split order.
+
+    The `limit` rows of a task are spread evenly over its rows (a split is often sorted by label,
+    so its first rows could all share one label), the same rows on every call.
+    """
     if tasks:
         for task in tasks:
             get_task(task)  # unknown names fail loudly
         rows = [r for r in rows if r["task"] in tasks]
-    if limit is not None:
-        seen: dict[str, int] = {}
-        kept = []
-        for r in rows:
-            seen[r["task"]] = seen.get(r["task"], 0) + 1
-            if seen[r["task"]] <= limit:
-                kept.append(r)
-        rows = kept
-    return rows
+    if limit is None:
+        return rows
+    positions: dict[str, list[int]] = {}
+    for index, row in enumerate(rows):
+        positions.setdefault(row["task"], []).append(index)
+    kept = set()
+    for indices in positions.values():
+        step = max(1.0, len(indices) / limit) if limit else 1.0
+        kept.update(indices[int(i * step)] for i in range(min(limit, len(indices))))
+    return [row for index, row in enumerate(rows) if index in kept]
 
 
 def shard_rows(rows: list[dict], rank: int, world_size: int) -> list[dict]:

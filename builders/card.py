@@ -11,7 +11,7 @@ work offline.
 from __future__ import annotations
 
 import argparse
-from aramega_ssum.cli import HelpFormatter, Parser, add_common, cli_main, deprecated, setup_logging
+from aramega_ssum.cli import add_common, cli_main, deprecated, make_parser, setup_logging
 from pathlib import Path
 
 import yaml
@@ -140,9 +140,7 @@ def write_card(path: Path, report: dict) -> None:
 
 @cli_main(ValueError)
 def main(argv=None) -> int:
-    parser = Parser(prog="python -m builders.card", description=__doc__, formatter_class=HelpFormatter,
-                    epilog="example: python -m builders.card --report aramega-ssum/build_report.json "
-                           "--output dataset_card.md")
+    parser = make_parser("python -m builders.card", __doc__)
     parser.add_argument("--report", default="aramega-ssum/build_report.json", help="a build's build_report.json")
     parser.add_argument("--output", default="dataset_card.md", help="the card file to (re)write")
     add_common(parser)

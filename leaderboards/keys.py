@@ -21,7 +21,7 @@ import hashlib
 import json
 import logging
 import sys
-from aramega_ssum.cli import HelpFormatter, Parser, add_common, cli_main, deprecated, setup_logging
+from aramega_ssum.cli import add_common, cli_main, deprecated, make_parser, setup_logging
 from collections import Counter
 from pathlib import Path
 
@@ -172,9 +172,7 @@ def _check_record(number: int, rec: dict, entry: dict | None, problems: list[str
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="python -m leaderboards.keys", description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1],
-                                     formatter_class=HelpFormatter)
+    parser = make_parser("python -m leaderboards.keys", __doc__)
     parser.add_argument("--data", required=True, type=Path, help="a built dataset folder")
     parser.add_argument("--dataset-config", dest="config", default="multitask", choices=CONFIGS, help="dataset config")
     deprecated(parser, "--config", "--dataset-config", "config", choices=CONFIGS)

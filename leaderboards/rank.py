@@ -20,7 +20,7 @@ import argparse
 import logging
 import re
 import sys
-from aramega_ssum.cli import HelpFormatter, Parser, add_common, cli_main, deprecated, setup_logging
+from aramega_ssum.cli import add_common, cli_main, deprecated, make_parser, setup_logging
 from pathlib import Path
 
 from aramega_ssum.predictions import write_bytes_atomic
@@ -120,11 +120,7 @@ def _results_folder(path: Path) -> Path:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog="python -m leaderboards.rank", description=__doc__.split("\n\n")[0],
-        formatter_class=HelpFormatter,
-        epilog="examples:\n  python -m leaderboards.rank\n  python -m leaderboards.rank --check\n"
-               "  python -m leaderboards.rank --results-dir my/results --output-dir /tmp/board --strict")
+    parser = make_parser("python -m leaderboards.rank", __doc__)
     parser.add_argument("--results-dir", default=str(DEFAULT_RESULTS_DIR), help="entries (default: %(default)s)")
     parser.add_argument("--keys-dir", default=str(DEFAULT_KEYS_DIR), help="answer keys (default: %(default)s)")
     parser.add_argument("--output-dir", dest="out_dir", default=str(HERE),

@@ -26,7 +26,7 @@ import logging
 import os
 import sys
 import unicodedata
-from aramega_ssum.cli import HelpFormatter, Parser, add_common, cli_main, deprecated, setup_logging
+from aramega_ssum.cli import add_common, cli_main, deprecated, make_parser, setup_logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,11 +212,7 @@ def validate_file(path: str | os.PathLike, *, results_dir: str | os.PathLike | N
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog="python -m leaderboards.validate", description=__doc__.split("\n\n")[0],
-        formatter_class=HelpFormatter,
-        epilog="examples:\n  python -m leaderboards.validate leaderboards/results/my-system.json\n"
-               "  python -m leaderboards.validate runs/*/results.json --results-dir leaderboards/results")
+    parser = make_parser("python -m leaderboards.validate", __doc__)
     parser.add_argument("files", nargs="+", metavar="FILE", help="results JSON files")
     parser.add_argument("--results-dir", default=str(DEFAULT_RESULTS_DIR),
                         help="existing leaderboard entries to check duplicates against (default: %(default)s)")

@@ -97,6 +97,17 @@ def test_last_position_logits_keeps_greedy_outputs(tiny_model, speech_rows):
     assert model(**batch).logits.shape[1] == batch["input_ids"].shape[1]  # hook removed
 
 
+def test_a_limit_spreads_over_a_label_sorted_split():
+    from benchmark.rows import select_rows
+
+    rows = [{"id": f"e{i}", "task": "emotion", "target": label} for label in ("sad", "happy", "angry", "neutral")
+            for i in range(10)] + [{"id": "a0", "task": "asr", "target": "x"}]
+    kept = select_rows(rows, limit=4)
+    assert [r["target"] for r in kept if r["task"] == "emotion"] == ["sad", "happy", "angry", "neutral"]
+    assert [r["id"] for r in kept] == [r["id"] for r in rows if r in kept]  # split order kept
+    assert select_rows(rows, limit=4) == kept and len(select_rows(rows, ["asr"], limit=4)) == 1
+
+
 def test_evaluate_on_a_built_dataset(tiny_model, mini_dataset, tmp_path):
     from benchmark.rows import load_rows, select_rows
 

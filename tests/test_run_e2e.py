@@ -159,7 +159,7 @@ def _evaluate(out: Path, data: Path, dest: Path, *extra: str) -> dict:
 
 
 def _figure(scores: dict, task: str, metric: str) -> float:
-    return float(scores["tasks"][task]["metrics"][metric]["value"])
+    return float(scores["tasks"][task][metric])
 
 
 def test_silenced_audio_costs_the_model_its_hearing(run, embedded_dataset, tmp_path):
