@@ -43,7 +43,7 @@ WORDS = (4, 12)
 
 
 def train_sentences(data_dir) -> tuple[list[str], dict[str, list[str]]]:
-    """(every train transcription, the train transcriptions of each dialect-ID row by dialect)."""
+    """(every train transcription, the distinct train transcriptions of the dialect-ID rows by dialect)."""
     from aramega_ssum.dataset import load_split
 
     rows = load_split(data_dir, "train").remove_columns(["audio"])
@@ -52,7 +52,8 @@ def train_sentences(data_dir) -> tuple[list[str], dict[str, list[str]]]:
     for row in rows:
         if row["task"] == "dialect" and row["transcription"]:
             by_dialect.setdefault(row["label"], []).append(row["transcription"])
-    return texts, {k: sorted(set(v)) for k, v in sorted(by_dialect.items())}
+    joinable = {k: sorted(set(v)) for k, v in sorted(by_dialect.items())}
+    return texts, {k: v for k, v in joinable.items() if len(v) >= 2}  # a join needs two sentences
 
 
 def utterances(texts: list[str], by_dialect: dict[str, list[str]], count: int, seed: int) -> list[dict]:
