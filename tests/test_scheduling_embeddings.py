@@ -47,3 +47,23 @@ def test_corrupt_audio_is_an_audio_error_naming_the_example():
 
     with pytest.raises(AudioError, match=r"example 'asr-bad'.*cannot decode audio"):  # decoded before the model runs
         _embed_audio(None, None, [{"id": "asr-bad", "audio": {"bytes": b"RIFF\x00\x00not a wav", "path": None}}])
+
+
+def test_new_weights_in_the_same_folder_are_a_new_cache_key(tmp_path):
+    """The committed tiny base is re-trained in place: its content revision, not its path, keys the cache."""
+    import shutil
+
+    from benchmark.hub import resolve_model
+    from benchmark.model import TINY_BASE_DIR, load_model
+    from aramega_ssum.scheduling.embeddings import embedding_cache_key
+
+    folder = tmp_path / "base"
+    shutil.copytree(TINY_BASE_DIR, folder)
+    model = load_model(str(folder))[0]
+    before = embedding_cache_key(model, "fp")
+    with torch.no_grad():
+        model.lm_head.weight.add_(1.0)  # re-trained weights, saved to the same folder
+    model.save_pretrained(folder, safe_serialization=True)
+    resolve_model.cache_clear()  # a later process: the folder's revision is resolved once per process
+    after = embedding_cache_key(load_model(str(folder))[0], "fp")
+    assert before != after and before.startswith(str(folder))

@@ -29,9 +29,13 @@ EMBEDDINGS_VERSION = "1"
 
 
 def embedding_cache_key(model: Any, data_fingerprint: str) -> str:
-    """Model id/revision + dataset fingerprint, the caller's part of the cache key."""
+    """Model id/revision + dataset fingerprint, the caller's part of the cache key.
+
+    The revision is the loader's `model.source.revision` when there is one (a hub snapshot, or a
+    content hash of a local folder), so new weights in the same folder never hit an old cache file.
+    """
     name = getattr(model, "name_or_path", None) or getattr(model.config, "_name_or_path", "")
-    revision = getattr(model.config, "_commit_hash", None)
+    revision = getattr(getattr(model, "source", None), "revision", None) or getattr(model.config, "_commit_hash", None)
     return f"{name}@{revision}|{data_fingerprint}"
 
 
