@@ -32,6 +32,10 @@ import torch
 
 from aramega_ssum.cli import add_common, cli_main, deprecated, make_parser, setup_logging
 from aramega_ssum.outputs import check_output_dir, swap_into_place
+from aramega_ssum.metrics import error_counts
+from benchmark.audio_ctc import AudioCTC
+from benchmark.guided_attention import GuidedAttention
+from benchmark.pretrain_rows import has_audio, lead_documents, materialize, train_rows
 
 logger = logging.getLogger(__name__)
 
@@ -42,30 +46,6 @@ ASR_FIRST = 0.0  # share of the steps spent on ASR rows only, before the mixed p
 # tasks get most of a small CPU budget; tsum/ssum teach the summary format.
 TASK_WEIGHTS = {"asr": 0.4, "dialect": 0.25, "emotion": 0.25, "tsum": 0.05, "ssum": 0.05}
 LABEL_REPEAT = 2000  # labels repeated in the tokenizer text: each becomes one token
-
-
-def train_rows(data_dir, max_seconds: float, extra_data=None) -> list[dict]:
-    """The train split's rows (and `extra_data`'s, `python -m builders.pretraining`) whose audio is at
-    most `max_seconds` long (long ssum rows dominate cost), plus an ASR example for each other audio row
-    (its transcription as the target)."""
-    from benchmark.rows import load_rows
-
-    rows = load_rows(data_dir, "train") + (load_rows(extra_data, "train") if extra_data else [])
-    rows = [r for r in rows if float(r.get("duration") or 0.0) <= max_seconds and r.get("target")]
-    return rows + transcription_rows(rows)
-
-
-def transcription_rows(rows: list[dict]) -> list[dict]:
-    """ASR copies of the non-ASR audio rows (dialect, emotion, ssum clips): more speech to learn to hear from."""
-    from aramega_ssum.tasks import instruction_for
-
-    out = []
-    for row in rows:
-        if row["task"] != "asr" and row.get("audio") is not None and row.get("transcription"):
-            asr_id = f"{row['id']}-as-asr"
-            out.append({**row, "id": asr_id, "task": "asr", "target": row["transcription"],
-                        "instruction": instruction_for("asr", asr_id), "label": None})
-    return out
 
 
 def tokenizer_texts(rows: list[dict]) -> list[str]:
@@ -98,34 +78,66 @@ def schedule(rows: list[dict], steps: int, batch: int, seed: int) -> list[list[d
     return out
 
 
-def pretrain(data_dir, output: Path, *, steps: int, batch: int, lr: float, seed: int, size: dict,
-             max_seconds: float, threads: int, extra_data=None, command: str = "") -> dict:
-    from benchmark.model import load_model
-    from benchmark.tiny_model import build_tiny_folder
+def group_loss(model, processor, rows: list[dict], aux: dict, recent: dict, *, log: bool) -> torch.Tensor:
+    """Mean per-example target loss of `rows` (a 1-token label weighs as much as a transcript), plus the
+    weighted auxiliary losses of `aux` ({"ctc": (AudioCTC, w), "guide": (GuidedAttention, w)}); per-task
+    values appended to `recent`."""
     from benchmark.prompting import build_training_batch
     from benchmark.train import target_losses, to_device
+
+    b = build_training_batch([materialize(r) for r in rows], processor)
+    sums, counts = target_losses(model, to_device(b, torch.device("cpu")), b["labels"])
+    per_example = sums / counts.clamp(min=1)
+    for task, value in zip(b["tasks"], per_example.tolist()):
+        recent.setdefault(task, []).append(value)
+    loss = per_example.mean()
+    if "guide" in aux:
+        guide, weight = aux["guide"]
+        guide_loss = guide.loss(b["input_ids"], b["labels"], [r["task"] == "asr" for r in rows])
+        recent.setdefault("guide", []).append(float(guide_loss.detach()))
+        loss = loss + weight * guide_loss
+    if "ctc" in aux and "input_features" in b:
+        ctc, weight = aux["ctc"]
+        said = [r.get("transcription") or "" for r in rows if has_audio(r)]
+        ctc_loss = ctc.loss(said)
+        recent.setdefault("ctc", []).append(float(ctc_loss.detach()))
+        if log:
+            recent.setdefault("ctc_cer", []).append(error_counts(said, ctc.greedy())["cer"])
+        loss = loss + weight * ctc_loss
+    return loss
+
+
+def pretrain(data_dir, output: Path, *, steps: int, batch: int, lr: float, seed: int, size: dict,
+             max_seconds: float, threads: int, extra_data=None, ctc_weight: float = 0.0, guide_weight: float = 0.0,
+             lead_docs: int = 0, command: str = "") -> dict:
+    from benchmark.model import load_model
+    from benchmark.tiny_model import build_tiny_folder
 
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)
     random.seed(seed)
     rows = train_rows(data_dir, max_seconds, extra_data)
+    rows += lead_documents(rows, lead_docs, seed)
     with tempfile.TemporaryDirectory(prefix="tiny-init-") as tmp:  # the seeded random start
         init = build_tiny_folder(Path(tmp) / "init", seed=seed, size=size, texts=tokenizer_texts(rows))
-        model, processor = load_model(str(init), drop_vision=False)  # saved whole, like any checkpoint
+        model, processor = load_model(str(init), drop_vision=False,  # saved whole, like any checkpoint
+                                      attn_implementation="eager" if guide_weight else None)
     model.train()
-    params = [p for p in model.parameters() if p.requires_grad]
+    aux = {}
+    if ctc_weight:
+        aux["ctc"] = (AudioCTC(model, [r["transcription"] for r in rows if r.get("transcription")]), ctc_weight)
+    if guide_weight:
+        aux["guide"] = (GuidedAttention(model), guide_weight)
+    params = [p for p in model.parameters() if p.requires_grad] + (list(aux["ctc"][0].parameters()) if ctc_weight else [])
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     warm = max(1, steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * max(0.05, 1 - s / max(1, steps)))
     curve, recent, start = [], {}, time.perf_counter()
     for step, chunk in enumerate(schedule(rows, steps, batch, seed)):
-        b = build_training_batch(chunk, processor)
-        sums, counts = target_losses(model, to_device(b, torch.device("cpu")), b["labels"])
-        per_example = sums / counts.clamp(min=1)
-        loss = per_example.mean()  # per example: a 1-token label weighs as much as a transcript
-        for task, value in zip(b["tasks"], per_example.tolist()):
-            recent.setdefault(task, []).append(value)
+        groups = [g for g in ([r for r in chunk if "parts" not in r], [r for r in chunk if "parts" in r]) if g]
+        loss = sum(len(g) / len(chunk) * group_loss(model, processor, g, aux, recent, log=step % 50 == 0)
+                   for g in groups)  # lead documents apart: one in a batch would pad every clip to a minute
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -138,6 +150,7 @@ def pretrain(data_dir, output: Path, *, steps: int, batch: int, lr: float, seed:
             logger.info("step %d loss %.3f per task %s (%.0f s)", step, float(loss.detach()), tasks, time.perf_counter() - start)
     model.eval()
     info = {"command": command, "steps": steps, "batch": batch, "lr": lr, "seed": seed, "size": size, "max_seconds": max_seconds,
+            "ctc_weight": ctc_weight, "guide_weight": guide_weight, "lead_docs": lead_docs,
             "train_rows": len(rows), "wall_s": round(time.perf_counter() - start, 1), "curve": curve}
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
@@ -174,6 +187,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--audio-dim", type=int, default=64)
     p.add_argument("--vocab", type=int, default=600, help="BPE vocabulary size")
     p.add_argument("--max-audio-seconds", type=float, default=12.0, help="skip longer train clips")
+    p.add_argument("--ctc-weight", type=float, default=0.0,
+                   help="weight of an auxiliary CTC loss on the audio tower's frames (benchmark.audio_ctc); 0 = none")
+    p.add_argument("--guide-weight", type=float, default=0.0,
+                   help="weight of a guided-attention loss on ASR rows (benchmark.guided_attention); 0 = none")
+    p.add_argument("--lead-documents", type=int, default=0,
+                   help="lead documents (ssum, first sentence as target; benchmark.pretrain_rows); 0 = none")
     p.add_argument("--threads", type=int, default=1, help="torch threads (tiny matmuls: 1 is fastest)")
     deprecated(p, "--output", "--output-dir", "output_dir", type=Path)
     deprecated(p, "--steps", "--max-steps", "max_steps", type=int)
@@ -195,6 +214,8 @@ def main(argv=None) -> int:
             "audio_dim": args.audio_dim, "vocab": args.vocab}
     info = pretrain(args.data, args.output_dir, steps=args.max_steps, batch=args.batch, lr=args.lr, seed=args.seed,
                     size=size, max_seconds=args.max_audio_seconds, threads=args.threads, extra_data=args.extra_data,
+                    ctc_weight=args.ctc_weight, guide_weight=args.guide_weight,
+                    lead_docs=args.lead_documents,
                     command=command_line(argv))
     print(json.dumps({k: v for k, v in info.items() if k != "curve"}))
     return 0

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from benchmark.model import TINY_BASE_DIR, load_model
-from benchmark.pretrain_tiny import main, tokenizer_texts, train_rows
+from benchmark.pretrain_rows import train_rows
+from benchmark.pretrain_tiny import main, tokenizer_texts
 
 
 def _digest(folder: Path) -> str:
