@@ -34,7 +34,6 @@ from aramega_ssum.cli import add_common, cli_main, deprecated, make_parser, setu
 from aramega_ssum.outputs import check_output_dir, swap_into_place
 from aramega_ssum.metrics import error_counts
 from benchmark.audio_ctc import AudioCTC
-from benchmark.guided_attention import GuidedAttention
 from benchmark.pretrain_rows import has_audio, lead_documents, materialize, train_rows
 
 logger = logging.getLogger(__name__)
@@ -78,10 +77,9 @@ def schedule(rows: list[dict], steps: int, batch: int, seed: int) -> list[list[d
     return out
 
 
-def group_loss(model, processor, rows: list[dict], aux: dict, recent: dict, *, log: bool) -> torch.Tensor:
-    """Mean per-example target loss of `rows` (a 1-token label weighs as much as a transcript), plus the
-    weighted auxiliary losses of `aux` ({"ctc": (AudioCTC, w), "guide": (GuidedAttention, w)}); per-task
-    values appended to `recent`."""
+def group_loss(model, processor, rows: list[dict], ctc, recent: dict, *, log: bool) -> torch.Tensor:
+    """Mean per-example target loss of `rows` (a 1-token label weighs as much as a transcript), plus
+    `ctc` (an (AudioCTC, weight) pair, or None) on their clips; per-task values appended to `recent`."""
     from benchmark.prompting import build_training_batch
     from benchmark.train import target_losses, to_device
 
@@ -91,25 +89,20 @@ def group_loss(model, processor, rows: list[dict], aux: dict, recent: dict, *, l
     for task, value in zip(b["tasks"], per_example.tolist()):
         recent.setdefault(task, []).append(value)
     loss = per_example.mean()
-    if "guide" in aux:
-        guide, weight = aux["guide"]
-        guide_loss = guide.loss(b["input_ids"], b["labels"], [r["task"] == "asr" for r in rows])
-        recent.setdefault("guide", []).append(float(guide_loss.detach()))
-        loss = loss + weight * guide_loss
-    if "ctc" in aux and "input_features" in b:
-        ctc, weight = aux["ctc"]
+    if ctc is not None and "input_features" in b:
+        head, weight = ctc
         said = [r.get("transcription") or "" for r in rows if has_audio(r)]
-        ctc_loss = ctc.loss(said)
+        ctc_loss = head.loss(said)
         recent.setdefault("ctc", []).append(float(ctc_loss.detach()))
         if log:
-            recent.setdefault("ctc_cer", []).append(error_counts(said, ctc.greedy())["cer"])
+            recent.setdefault("ctc_cer", []).append(error_counts(said, head.greedy())["cer"])
         loss = loss + weight * ctc_loss
     return loss
 
 
 def pretrain(data_dir, output: Path, *, steps: int, batch: int, lr: float, seed: int, size: dict,
-             max_seconds: float, threads: int, extra_data=None, ctc_weight: float = 0.0, guide_weight: float = 0.0,
-             lead_docs: int = 0, command: str = "") -> dict:
+             max_seconds: float, threads: int, extra_data=None, ctc_weight: float = 0.0, lead_docs: int = 0,
+             command: str = "") -> dict:
     from benchmark.model import load_model
     from benchmark.tiny_model import build_tiny_folder
 
@@ -120,15 +113,10 @@ def pretrain(data_dir, output: Path, *, steps: int, batch: int, lr: float, seed:
     rows += lead_documents(rows, lead_docs, seed)
     with tempfile.TemporaryDirectory(prefix="tiny-init-") as tmp:  # the seeded random start
         init = build_tiny_folder(Path(tmp) / "init", seed=seed, size=size, texts=tokenizer_texts(rows))
-        model, processor = load_model(str(init), drop_vision=False,  # saved whole, like any checkpoint
-                                      attn_implementation="eager" if guide_weight else None)
+        model, processor = load_model(str(init), drop_vision=False)  # saved whole, like any checkpoint
     model.train()
-    aux = {}
-    if ctc_weight:
-        aux["ctc"] = (AudioCTC(model, [r["transcription"] for r in rows if r.get("transcription")]), ctc_weight)
-    if guide_weight:
-        aux["guide"] = (GuidedAttention(model), guide_weight)
-    params = [p for p in model.parameters() if p.requires_grad] + (list(aux["ctc"][0].parameters()) if ctc_weight else [])
+    ctc = (AudioCTC(model, [r["transcription"] for r in rows if r.get("transcription")]), ctc_weight) if ctc_weight else None
+    params = [p for p in model.parameters() if p.requires_grad] + (list(ctc[0].parameters()) if ctc else [])
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     warm = max(1, steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -136,7 +124,7 @@ def pretrain(data_dir, output: Path, *, steps: int, batch: int, lr: float, seed:
     curve, recent, start = [], {}, time.perf_counter()
     for step, chunk in enumerate(schedule(rows, steps, batch, seed)):
         groups = [g for g in ([r for r in chunk if "parts" not in r], [r for r in chunk if "parts" in r]) if g]
-        loss = sum(len(g) / len(chunk) * group_loss(model, processor, g, aux, recent, log=step % 50 == 0)
+        loss = sum(len(g) / len(chunk) * group_loss(model, processor, g, ctc, recent, log=step % 50 == 0)
                    for g in groups)  # lead documents apart: one in a batch would pad every clip to a minute
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -150,7 +138,7 @@ def pretrain(data_dir, output: Path, *, steps: int, batch: int, lr: float, seed:
             logger.info("step %d loss %.3f per task %s (%.0f s)", step, float(loss.detach()), tasks, time.perf_counter() - start)
     model.eval()
     info = {"command": command, "steps": steps, "batch": batch, "lr": lr, "seed": seed, "size": size, "max_seconds": max_seconds,
-            "ctc_weight": ctc_weight, "guide_weight": guide_weight, "lead_docs": lead_docs,
+            "ctc_weight": ctc_weight, "lead_docs": lead_docs,
             "train_rows": len(rows), "wall_s": round(time.perf_counter() - start, 1), "curve": curve}
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
@@ -189,8 +177,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max-audio-seconds", type=float, default=12.0, help="skip longer train clips")
     p.add_argument("--ctc-weight", type=float, default=0.0,
                    help="weight of an auxiliary CTC loss on the audio tower's frames (benchmark.audio_ctc); 0 = none")
-    p.add_argument("--guide-weight", type=float, default=0.0,
-                   help="weight of a guided-attention loss on ASR rows (benchmark.guided_attention); 0 = none")
     p.add_argument("--lead-documents", type=int, default=0,
                    help="lead documents (ssum, first sentence as target; benchmark.pretrain_rows); 0 = none")
     p.add_argument("--threads", type=int, default=1, help="torch threads (tiny matmuls: 1 is fastest)")
@@ -214,8 +200,7 @@ def main(argv=None) -> int:
             "audio_dim": args.audio_dim, "vocab": args.vocab}
     info = pretrain(args.data, args.output_dir, steps=args.max_steps, batch=args.batch, lr=args.lr, seed=args.seed,
                     size=size, max_seconds=args.max_audio_seconds, threads=args.threads, extra_data=args.extra_data,
-                    ctc_weight=args.ctc_weight, guide_weight=args.guide_weight,
-                    lead_docs=args.lead_documents,
+                    ctc_weight=args.ctc_weight, lead_docs=args.lead_documents,
                     command=command_line(argv))
     print(json.dumps({k: v for k, v in info.items() if k != "curve"}))
     return 0

@@ -1,4 +1,4 @@
-"""Pretraining's auxiliary losses (CTC on the audio tower, guided attention) and its lead documents, on real clips."""
+"""Pretraining's auxiliary CTC loss on the audio tower and its lead documents, on real clips."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,6 @@ import torch
 
 from aramega_ssum.audio import load_clip
 from benchmark.audio_ctc import AudioCTC
-from benchmark.guided_attention import GuidedAttention
 from benchmark.pretrain_rows import LEAD_GAP_SECONDS, LEAD_SECONDS, lead_documents, materialize, train_rows
 from benchmark.prompting import build_training_batch
 from benchmark.train import target_losses
@@ -47,44 +46,6 @@ def test_ctc_head_reads_every_clip_of_the_batch_and_learns(fresh_tiny, speech_ro
     assert np.isfinite(losses).all() and losses[-1] < 0.7 * losses[0]
     with pytest.raises(ValueError, match="clips captured"):
         ctc.loss([rows[0]["transcription"]])
-
-
-def test_guided_attention_scores_a_diagonal_below_its_mirror(fresh_tiny, speech_rows):
-    model, processor = fresh_tiny("eager")
-    guide = GuidedAttention(model)
-    rows = _audio_rows(speech_rows)[:1]
-    batch = build_training_batch(rows, processor)
-    inputs = {k: v for k, v in batch.items() if isinstance(v, torch.Tensor)}
-    target_losses(model, inputs, batch["labels"])
-    real = guide.loss(batch["input_ids"], batch["labels"], [True])
-    assert 0.0 < float(real) < 1.0 and real.requires_grad
-
-    ids, labels = batch["input_ids"], batch["labels"]
-    frames = (ids[0] == model.config.audio_token_index).nonzero(as_tuple=True)[0]
-    queries = (labels[0, 1:] != -100).nonzero(as_tuple=True)[0]
-    heads, length = model.config.text_config.num_attention_heads, ids.shape[1]
-
-    def attention(diagonal: bool) -> torch.Tensor:
-        w = torch.zeros(1, heads, length, length)
-        for i, q in enumerate(queries.tolist()):
-            t = round((i + 0.5) / len(queries) * len(frames) - 0.5)
-            w[0, :, q, frames[t if diagonal else len(frames) - 1 - t]] = 1.0
-        return w
-
-    for diagonal, bound in ((True, 0.05), (False, 0.5)):
-        guide.reset()
-        guide._capture(None, None, (None, attention(diagonal)))
-        value = float(guide.loss(ids, labels, [True]))
-        assert (value < bound) if diagonal else (value > bound)
-    assert float(guide.loss(ids, labels, [False])) == 0.0
-
-
-def test_guided_attention_refuses_a_model_without_weights(fresh_tiny, speech_rows):
-    model, processor = fresh_tiny("sdpa")
-    GuidedAttention(model)
-    batch = build_training_batch(_audio_rows(speech_rows)[:1], processor)
-    with pytest.raises(RuntimeError, match="eager"):
-        target_losses(model, {k: v for k, v in batch.items() if isinstance(v, torch.Tensor)}, batch["labels"])
 
 
 def test_lead_documents_speak_train_sentences_with_the_first_as_target(embedded_dataset):
