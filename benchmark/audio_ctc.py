@@ -16,7 +16,7 @@ BLANK = 0
 
 
 class AudioCTC(nn.Module):
-    """CTC head over `model.audio_tower`'s frames; `frames()` returns the frames of the last forward pass."""
+    """CTC over characters from the audio tower's frames of the last forward pass (a forward hook captures them)."""
 
     def __init__(self, model, texts: list[str]):
         super().__init__()

@@ -43,7 +43,7 @@ def tiny_base_dir() -> Path:
     path = TINY_BASE_DIR
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"{path}: the pretrained tiny base is missing; rebuild it with "
-                                f"`python -m benchmark.pretrain_tiny --output {path}` (see {path}/pretrain.json)")
+                                f"`make tiny-base` (the command is in {path}/pretrain.json)")
     return path
 
 
