@@ -197,7 +197,7 @@ def main(argv=None) -> int:
             "audio_dim": args.audio_dim, "vocab": args.vocab}
     info = pretrain(args.data, args.output_dir, steps=args.max_steps, batch=args.batch, lr=args.lr, seed=args.seed,
                     size=size, max_seconds=args.max_audio_seconds, threads=args.threads, extra_data=args.extra_data,
-                    ctc_weight=args.ctc_weight
+                    ctc_weight=args.ctc_weight,
                     command=command_line(argv))
     print(json.dumps({k: v for k, v in info.items() if k != "curve"}))
     return 0
