@@ -28,8 +28,7 @@ class AudioCTC(nn.Module):
         model.model.audio_tower.register_forward_hook(self._capture, with_kwargs=True)
 
     def _capture(self, module, args, kwargs, output):
-        lengths = kwargs.get("aftercnn_lens")
-        out_lengths = (lengths - 2) // 2 + 1  # as `_get_feat_extract_output_lengths`
+        out_lengths = module._get_feat_extract_output_lengths(kwargs["feature_lens"])[1]
         self._captured = list(output.last_hidden_state.split(out_lengths.tolist()))
 
     def encode(self, text: str) -> list[int]:

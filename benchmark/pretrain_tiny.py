@@ -170,11 +170,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--audio-layers", type=int, default=2)
-    p.add_argument("--audio-dim", type=int, default=64)
+    p.add_argument("--audio-layers", type=int, default=4)
+    p.add_argument("--audio-dim", type=int, default=160)
     p.add_argument("--vocab", type=int, default=600, help="BPE vocabulary size")
     p.add_argument("--max-audio-seconds", type=float, default=12.0, help="skip longer train clips")
-    p.add_argument("--ctc-weight", type=float, default=0.0,
+    p.add_argument("--ctc-weight", type=float, default=1.0,
                    help="weight of an auxiliary CTC loss on the audio tower's frames (benchmark.audio_ctc); 0 = none")
     p.add_argument("--threads", type=int, default=1, help="torch threads (tiny matmuls: 1 is fastest)")
     deprecated(p, "--output", "--output-dir", "output_dir", type=Path)
