@@ -15,7 +15,7 @@ instead of listening), mixed by TASK_WEIGHTS, with --ctc-weight an auxiliary CTC
 tower's frames (`benchmark.audio_ctc`). Deterministic from --seed
 (`torch.use_deterministic_algorithms`, fixed thread count). The folder it writes loads with
 `benchmark.model.load_model(<folder>)` like any checkpoint. The committed base (`benchmark/tiny_base`,
-`make tiny-base`: 3000 steps, about 20 min on one core) hears prosody well (emotion), sounds well
+`make tiny-base`: 3000 steps, 23 to 26 min on one core) hears prosody well (emotion), sounds well
 (its CTC head's CER on training batches ends at 0.13) and words poorly: the LM does not learn to
 align its output with the clip (ASR CER about 0.76, dialect 0.41): README, "The embedded benchmark".
 """
