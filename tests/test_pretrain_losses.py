@@ -6,30 +6,18 @@ import pytest
 import torch
 
 from benchmark.audio_ctc import AudioCTC
+from benchmark.model import load_model
 from benchmark.prompting import build_training_batch
-from benchmark.train import target_losses
+from benchmark.train import target_losses, to_device
 
 
-@pytest.fixture()
-def fresh_tiny(tiny_model_dir):
-    from benchmark.model import load_model
-
-    def load(attn=None):
-        model, processor = load_model(str(tiny_model_dir), attn_implementation=attn)
-        return model.train(), processor
-    return load
-
-
-def _audio_rows(speech_rows):
-    return [r for r in speech_rows if r.get("audio") is not None and r["task"] != "ssum"][:2]
-
-
-def test_ctc_head_reads_every_clip_of_the_batch_and_learns(fresh_tiny, speech_rows):
-    model, processor = fresh_tiny()
-    rows = _audio_rows(speech_rows)
+def test_ctc_head_reads_every_clip_of_the_batch_and_learns(tiny_model_dir, speech_rows):
+    model, processor = load_model(str(tiny_model_dir))
+    model.train()
+    rows = [r for r in speech_rows if r.get("audio") is not None and r["task"] != "ssum"][:2]
     ctc = AudioCTC(model, [r["transcription"] for r in rows])
     batch = build_training_batch(rows, processor)
-    inputs = {k: v for k, v in batch.items() if isinstance(v, torch.Tensor)}
+    inputs = to_device(batch, torch.device("cpu"))
     params = list(model.parameters()) + list(ctc.parameters())
     opt = torch.optim.Adam(params, lr=3e-3)
     losses = []
