@@ -284,3 +284,16 @@ def test_resume_compares_values_not_layers(tmp_path):
     assert config["sources"]["train.lr"] == "command line" and config["sources"]["train.max_steps"] == "tiny.yaml"
     _, refused = resume_config("uniform", ["train.lr=1e-3"], tmp_path)
     assert len(refused) == 1 and "train.lr was 0.0002" in refused[0]
+
+
+def test_tiny_generation_budget_covers_every_embedded_target(embedded_dataset):
+    """A budget below the references cuts every summary (it once was 48 tokens against targets of up to 115)."""
+    from transformers import AutoTokenizer
+
+    from aramega_ssum.dataset import load_split
+    from benchmark.model import tiny_base_dir
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_base_dir()))
+    longest = max(len(tok(target)["input_ids"]) for split in ("train", "validation", "test")
+                  for target in load_split(embedded_dataset, split)["target"])
+    assert longest + 1 <= load_config("hybrid")["eval"]["max_new_tokens"], longest  # + the stop token
