@@ -30,8 +30,7 @@ demo: install
 tiny-base: install
 	@test -d aramega-ssum || $(PY) -m builders.build --output-dir aramega-ssum
 	@test -d aramega-ssum-pretrain || $(PY) -m builders.pretraining --data aramega-ssum --output-dir aramega-ssum-pretrain
-	$(PY) -m benchmark.pretrain_tiny --data aramega-ssum --extra-data aramega-ssum-pretrain --output-dir benchmark/tiny_base.new \
-	    --max-steps 3000
+	$(PY) -m benchmark.pretrain_tiny --data aramega-ssum --extra-data aramega-ssum-pretrain --output-dir benchmark/tiny_base.new
 
 test: install
 	$(PY) -m pytest -q
