@@ -236,7 +236,7 @@ def test_evaluate_reads_the_same_layers(configs, tmp_path):
         return settings(parse_args(list(argv)))
 
     assert opts("--model", "/models/omni")["max_new_tokens"] == 256  # base.yaml
-    assert opts()["model"] == "tiny" and opts()["max_new_tokens"] == 48  # tiny.yaml for the default model
+    assert opts()["model"] == "tiny" and opts()["max_new_tokens"] == 128  # tiny.yaml for the default model
     # base.yaml is the only home of the defaults: evaluate has none of its own
     base = configs / "base.yaml"
     base.write_text(base.read_text(encoding="utf-8").replace("bootstrap: 1000", "bootstrap: 7")
