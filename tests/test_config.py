@@ -288,12 +288,11 @@ def test_resume_compares_values_not_layers(tmp_path):
 
 def test_tiny_generation_budget_covers_every_embedded_target(embedded_dataset):
     """A budget below the references cuts every summary (it once was 48 tokens against targets of up to 115)."""
-    from transformers import AutoTokenizer
-
     from aramega_ssum.dataset import load_split
     from benchmark.model import tiny_base_dir
+    from benchmark.processor import load_processor
 
-    tok = AutoTokenizer.from_pretrained(str(tiny_base_dir()))
+    tok = load_processor(str(tiny_base_dir())).tokenizer  # the harness's own loader
     longest = max(len(tok(target)["input_ids"]) for split in ("train", "validation", "test")
                   for target in load_split(embedded_dataset, split)["target"])
     assert longest + 1 <= load_config("hybrid")["eval"]["max_new_tokens"], longest  # + the stop token
