@@ -6,12 +6,12 @@
 from __future__ import annotations
 
 
-def train_rows(data_dir, max_seconds: float, extra_data=None) -> list[dict]:
-    """The train split's rows (and `extra_data`'s, `python -m builders.pretraining`) whose audio is at
-    most `max_seconds` long, plus an ASR example for each other audio row."""
+def train_rows(data_dir, max_seconds: float, extra_data=()) -> list[dict]:
+    """The train split's rows (and those of each `extra_data` folder, `python -m builders.pretraining`)
+    whose audio is at most `max_seconds` long, plus an ASR example for each other audio row."""
     from benchmark.rows import load_rows
 
-    rows = load_rows(data_dir, "train") + (load_rows(extra_data, "train") if extra_data else [])
+    rows = load_rows(data_dir, "train") + [r for extra in extra_data or () for r in load_rows(extra, "train")]
     rows = [r for r in rows if float(r.get("duration") or 0.0) <= max_seconds and r.get("target")]
     return rows + transcription_rows(rows)
 

@@ -102,19 +102,41 @@ def batch_loss(model, processor, rows: list[dict], ctc, recent: dict, *, log: bo
     return loss
 
 
-def pretrain(data_dir, output: Path, *, steps: int, batch: int, lr: float, seed: int, size: dict,
-             max_seconds: float, threads: int, extra_data=None, ctc_weight: float = 0.0,
-             command: str = "") -> dict:
+def earlier_base(folder) -> dict:
+    """The record (pretrain.json, without its curve) of a base this tool wrote, to continue from."""
+    marker = Path(folder) / PRETRAIN_MARKER
+    if not marker.is_file():
+        raise FileNotFoundError(f"{folder}: not a base written by benchmark.pretrain_tiny (no {PRETRAIN_MARKER})")
+    return {k: v for k, v in json.loads(marker.read_text(encoding="utf-8")).items() if k != "curve"}
+
+
+def initial_model(rows: list[dict], *, seed: int, size: dict, init_from=None):
+    """(model, processor, provenance) to start from: `init_from` (an earlier base, its weights and
+    tokenizer) when given, else the seeded random thinker with a tokenizer trained on `rows`."""
     from benchmark.model import load_model
     from benchmark.tiny_model import build_tiny_folder
 
-    torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True)
-    random.seed(seed)
-    rows = train_rows(data_dir, max_seconds, extra_data)
+    if init_from is not None:
+        earlier = earlier_base(init_from)
+        model, processor = load_model(str(init_from), drop_vision=False)
+        return model, processor, earlier
     with tempfile.TemporaryDirectory(prefix="tiny-init-") as tmp:  # the seeded random start
         init = build_tiny_folder(Path(tmp) / "init", seed=seed, size=size, texts=tokenizer_texts(rows))
         model, processor = load_model(str(init), drop_vision=False)  # saved whole, like any checkpoint
+    return model, processor, None
+
+
+def pretrain(data_dir, output: Path, *, steps: int, batch: int, lr: float, seed: int, size: dict,
+             max_seconds: float, threads: int, extra_data=(), ctc_weight: float = 0.0,
+             init_from=None, command: str = "") -> dict:
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True)
+    random.seed(seed)
+    torch.manual_seed(seed)
+    rows = train_rows(data_dir, max_seconds, extra_data)
+    model, processor, earlier = initial_model(rows, seed=seed, size=size, init_from=init_from)
+    if earlier is not None:
+        size = earlier["size"]
     model.train()
     ctc = (AudioCTC(model, [r["transcription"] for r in rows if r.get("transcription")]), ctc_weight) if ctc_weight else None
     params = [p for p in model.parameters() if p.requires_grad] + (list(ctc[0].parameters()) if ctc else [])
@@ -137,7 +159,7 @@ def pretrain(data_dir, output: Path, *, steps: int, batch: int, lr: float, seed:
             logger.info("step %d loss %.3f per task %s (%.0f s)", step, float(loss.detach()), tasks, time.perf_counter() - start)
     model.eval()
     info = {"command": command, "steps": steps, "batch": batch, "lr": lr, "seed": seed, "size": size, "max_seconds": max_seconds,
-            "ctc_weight": ctc_weight,
+            "ctc_weight": ctc_weight, **({"init": earlier} if earlier is not None else {}),
             "train_rows": len(rows), "wall_s": round(time.perf_counter() - start, 1), "curve": curve}
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
@@ -160,8 +182,8 @@ def command_line(argv=None) -> str:
 def parse_args(argv=None) -> argparse.Namespace:
     p = make_parser("python -m benchmark.pretrain_tiny", __doc__)
     p.add_argument("--data", type=Path, default=Path("aramega-ssum"), help="built dataset folder (train split used)")
-    p.add_argument("--extra-data", type=Path, default=None,
-                   help="extra speech made of the train split's words (`python -m builders.pretraining`)")
+    p.add_argument("--extra-data", type=Path, nargs="+", default=[],
+                   help="folders of extra speech made of the train split's words (`python -m builders.pretraining`)")
     p.add_argument("--output-dir", type=Path, required=True, help="folder for the base (a new or empty folder)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier output of this tool")
     p.add_argument("--max-steps", type=int, default=12000, help="optimizer steps")
@@ -177,6 +199,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--ctc-weight", type=float, default=1.0,
                    help="weight of an auxiliary CTC loss on the audio tower's frames (benchmark.audio_ctc); 0 = none")
     p.add_argument("--threads", type=int, default=1, help="torch threads (tiny matmuls: 1 is fastest)")
+    p.add_argument("--init-from", type=Path, default=None,
+                   help="continue from an earlier base of this tool (its weights and tokenizer; the size flags are ignored)")
     deprecated(p, "--output", "--output-dir", "output_dir", type=Path)
     deprecated(p, "--steps", "--max-steps", "max_steps", type=int)
     deprecated(p, "--max-seconds", "--max-audio-seconds", "max_audio_seconds", type=float)
@@ -193,11 +217,13 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args)
     check_output_dir(args.output_dir, PRETRAIN_MARKER, tool="benchmark.pretrain_tiny", overwrite=args.overwrite)
+    if args.init_from is not None:
+        earlier_base(args.init_from)  # fail before loading the data
     size = {"hidden": args.hidden, "layers": args.layers, "audio_layers": args.audio_layers,
             "audio_dim": args.audio_dim, "vocab": args.vocab}
     info = pretrain(args.data, args.output_dir, steps=args.max_steps, batch=args.batch, lr=args.lr, seed=args.seed,
                     size=size, max_seconds=args.max_audio_seconds, threads=args.threads, extra_data=args.extra_data,
-                    ctc_weight=args.ctc_weight,
+                    ctc_weight=args.ctc_weight, init_from=args.init_from,
                     command=command_line(argv))
     print(json.dumps({k: v for k, v in info.items() if k != "curve"}))
     return 0

@@ -56,20 +56,22 @@ def train_sentences(data_dir) -> tuple[list[str], dict[str, list[str]]]:
     return texts, {k: v for k, v in joinable.items() if len(v) >= 2}  # a join needs two sentences
 
 
-def utterances(texts: list[str], by_dialect: dict[str, list[str]], count: int, seed: int) -> list[dict]:
-    """`count` new (id, task, text, label) records, deterministic from `seed`."""
+def utterances(texts: list[str], by_dialect: dict[str, list[str]], count: int, seed: int, *,
+               words_range: tuple[int, int] = WORDS, dialect_share: float = DIALECT_SHARE) -> list[dict]:
+    """`count` new (id, task, text, label) records, deterministic from `seed`; ASR ones of
+    `words_range` words, a `dialect_share` of them dialect joins."""
     rng = random.Random(seed)
     words = [w for t in texts for w in t.split()]
     out = []
     for index in range(count):
         uid = f"pre-{seed}-{index:05d}"
-        if by_dialect and rng.random() < DIALECT_SHARE:
+        if by_dialect and rng.random() < dialect_share:
             dialect = rng.choice(sorted(by_dialect))
             first, second = (s.split() for s in rng.sample(by_dialect[dialect], 2))
             text = " ".join(first[:max(1, len(first) // 2)] + second[len(second) // 2:])
             out.append({"id": f"{uid}-dialect", "task": "dialect", "text": text, "label": dialect})
         else:
-            start, size = rng.randrange(len(words)), rng.randint(*WORDS)
+            start, size = rng.randrange(len(words)), rng.randint(*words_range)
             contiguous = rng.random() < 0.5 and start + size <= len(words)  # else words in a random order
             text = " ".join(words[start:start + size] if contiguous else rng.sample(words, size))
             out.append({"id": f"{uid}-asr", "task": "asr", "text": text, "label": None})
@@ -91,13 +93,14 @@ def speak(record: dict, tts, seed: int) -> dict:
     }
 
 
-def write(data_dir, output: Path, *, count: int, seed: int, workers: int, overwrite: bool = False) -> dict:
+def write(data_dir, output: Path, *, count: int, seed: int, workers: int, overwrite: bool = False,
+          words_range: tuple[int, int] = WORDS, dialect_share: float = DIALECT_SHARE) -> dict:
     """Synthesize the utterances into `output` (multitask/train); returns the summary written to MARKER."""
     from builders.espeak import EspeakTTS
     from builders.writer import DatasetWriter
 
     texts, by_dialect = train_sentences(data_dir)
-    records = utterances(texts, by_dialect, count, seed)
+    records = utterances(texts, by_dialect, count, seed, words_range=words_range, dialect_share=dialect_share)
     tts = EspeakTTS()
     with staged_output(output, MARKER, tool="builders.pretraining", overwrite=overwrite) as tmp:
         writer = DatasetWriter(tmp, ("multitask",), ("train",))
@@ -108,6 +111,7 @@ def write(data_dir, output: Path, *, count: int, seed: int, workers: int, overwr
         writer.close()
         tasks = {t: sum(r["task"] == t for r in records) for t in ("asr", "dialect")}
         summary = {"data": str(data_dir), "utterances": count, "seed": seed, "tasks": tasks,
+                   "words": list(words_range), "dialect_share": dialect_share,
                    "train_sentences": len(texts)}
         (tmp / MARKER).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     return summary
@@ -120,11 +124,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--overwrite", action="store_true", help="replace an earlier output of this tool")
     p.add_argument("--utterances", type=int, default=12000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--words", type=int, nargs=2, default=list(WORDS), metavar=("MIN", "MAX"),
+                   help="words in an ASR utterance (news sentences run 20-40)")
+    p.add_argument("--dialect-share", type=float, default=DIALECT_SHARE, help="share of dialect joins (0-1)")
     p.add_argument("--workers", type=int, default=2, help="espeak-ng processes at a time")
     add_common(p)
     args = p.parse_args(argv)
     if args.utterances < 1 or args.workers < 1:
         p.error("--utterances and --workers must be >= 1")
+    if not 1 <= args.words[0] <= args.words[1] or not 0 <= args.dialect_share <= 1:
+        p.error("--words needs 1 <= MIN <= MAX and --dialect-share a value in [0, 1]")
     return args
 
 
@@ -134,7 +143,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args)
     print(json.dumps(write(args.data, args.output_dir, count=args.utterances, seed=args.seed,
-                           workers=args.workers, overwrite=args.overwrite)))
+                           workers=args.workers, overwrite=args.overwrite, words_range=tuple(args.words),
+                           dialect_share=args.dialect_share)))
     return 0
 
 

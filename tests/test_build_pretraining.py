@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
 from aramega_ssum.audio import decode_audio
 from aramega_ssum.dataset import load_split
 from builders.pretraining import main, train_sentences
@@ -48,3 +50,20 @@ def test_a_folder_of_user_files_is_refused_and_kept(embedded_dataset, tmp_path, 
     assert main(["--data", str(embedded_dataset), "--output-dir", str(tmp_path / "mine"), "--overwrite"]) == 2
     assert capsys.readouterr().err.startswith("error: ")
     assert (tmp_path / "mine" / "notes.txt").read_text(encoding="utf-8") == "keep"
+
+
+def test_long_asr_only_speech_on_request(embedded_dataset, tmp_path):
+    out = tmp_path / "long"
+    assert main(["--data", str(embedded_dataset), "--output-dir", str(out), "--utterances", "6",
+                 "--words", "15", "20", "--dialect-share", "0", "-q"]) == 0
+    rows = _rows(out)
+    assert {r["task"] for r in rows} == {"asr"}
+    assert all(15 <= len(r["transcription"].split()) <= 20 for r in rows)
+    assert min(r["duration"] for r in rows) > 3.0
+
+
+def test_bad_word_range_is_one_error_line(embedded_dataset, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--data", str(embedded_dataset), "--output-dir", str(tmp_path / "x"), "--words", "9", "4"])
+    assert exit_.value.code == 2
+    assert "--words" in capsys.readouterr().err and not (tmp_path / "x").exists()

@@ -49,3 +49,25 @@ def test_the_committed_base_records_how_it_was_made():
     info = json.loads((TINY_BASE_DIR / "pretrain.json").read_text(encoding="utf-8"))
     assert {"steps", "seed", "size", "command", "train_rows", "curve"} <= set(info)
     assert info["command"].startswith("python -m benchmark.pretrain_tiny")
+
+
+def test_a_continued_base_is_reproducible_and_records_its_start(embedded_dataset, tmp_path):
+    common = ["--data", str(embedded_dataset), "--batch", "2", "--hidden", "64", "--threads", "1"]
+    assert main([*common, "--max-steps", "2", "--output-dir", str(tmp_path / "first")]) == 0
+    more = [*common, "--max-steps", "2", "--init-from", str(tmp_path / "first"), "--max-audio-seconds", "30"]
+    assert main([*more, "--output-dir", str(tmp_path / "a")]) == 0
+    assert main([*more, "--output-dir", str(tmp_path / "b")]) == 0
+    assert _digest(tmp_path / "a") == _digest(tmp_path / "b") != _digest(tmp_path / "first")
+    info = json.loads((tmp_path / "a" / "pretrain.json").read_text(encoding="utf-8"))
+    assert info["init"]["steps"] == 2 and info["init"]["max_seconds"] == 12.0 and info["max_seconds"] == 30.0
+    assert info["size"] == info["init"]["size"] and "curve" not in info["init"]
+    for name in ("tokenizer.json", "config.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "first" / name).read_bytes()
+
+
+def test_continuing_from_a_folder_this_tool_did_not_write_is_one_error_line(tmp_path, capsys):
+    (tmp_path / "other").mkdir()
+    assert main(["--init-from", str(tmp_path / "other"), "--output-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "pretrain.json" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
