@@ -4,6 +4,7 @@ Examples:
     python -m builders.pretraining --data aramega-ssum --output-dir aramega-ssum-pretrain
     python -m benchmark.pretrain_tiny --data aramega-ssum --extra-data aramega-ssum-pretrain --output-dir /tmp/base
     python -m benchmark.pretrain_tiny --max-steps 1200 --hidden 128 --layers 3 --output-dir /tmp/base
+    python -m benchmark.pretrain_tiny --init-from /tmp/base --max-audio-seconds 22 --output-dir /tmp/base2
 
 The random tiny thinker of `benchmark.tiny_model` cannot hear: fine-tuning LoRA on it only memorizes
 label priors. This script trains every weight of a (wider) tiny thinker, same class and code path
@@ -15,9 +16,12 @@ instead of listening), mixed by TASK_WEIGHTS, with --ctc-weight an auxiliary CTC
 tower's frames (`benchmark.audio_ctc`). Deterministic from --seed
 (`torch.use_deterministic_algorithms`, fixed thread count). The folder it writes loads with
 `benchmark.model.load_model(<folder>)` like any checkpoint. The committed base (`benchmark/tiny_base`,
-`make tiny-base`: the defaults, 12000 steps, about 98 min on one core) hears prosody well (emotion
-0.89 alone), short utterances fairly (CER 0.29) and the long news sentences poorly (CER 0.74; half
-are longer than --max-audio-seconds and never seen here): README, "The embedded benchmark".
+`make tiny-base`) is two runs: the defaults (12000 steps on clips up to 12 s, about 98 min on one
+core), then `--init-from` that base for 6000 steps with long utterances (`builders.pretraining --words
+15 45`) and every clip up to 22 s (69 min; its pretrain.json names the folders /tmp/exp/long and
+/tmp/exp/long2 that the Makefile calls aramega-ssum-pretrain-long1 and -long2). It hears prosody well
+(emotion 0.90 alone), short utterances fairly (CER 0.29) and the news sentences half (CER 0.51):
+README, "The embedded benchmark".
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """End to end: `python -m benchmark.run` trains the tiny model on the embedded dataset, evaluates, saves.
 
-Checks that the training loss falls well below its start, that the outputs are not all empty, that
+Checks that training lowers the held-out speech-summary loss, that the outputs are not all empty, that
 every output file is well-formed (config.yaml, train_log.jsonl, predictions.jsonl, scores.json,
 results.json valid for the leaderboard, the adapter, the PNG plots), that the results table is
 printed, and that `benchmark.evaluate --adapter <run>/adapter` reproduces the run's predictions.
@@ -43,14 +43,16 @@ def _train_log(out: Path) -> tuple[list[dict], list[dict]]:
     return read_log(out / "train_log.jsonl")
 
 
-def test_training_loss_falls_well_below_its_start(run):
+def test_training_lowers_the_held_out_loss_of_what_the_base_has_not_learned(run):
     out, _ = run
     train, val = _train_log(out)
-    losses = [r["loss"] for r in train]
-    first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
+    first = sum(r["loss"] for r in train[:5]) / 5
     vocab = json.loads((TINY_BASE_DIR / "config.json").read_text(encoding="utf-8"))["text_config"]["vocab_size"]
     assert first < 0.9 * math.log(vocab)  # the pretrained base starts well below a uniform guess
-    assert last < first, f"training loss {first:.3f} -> {last:.3f}"
+    # the base never heard a whole document (pretraining keeps clips up to 22 s): speech summaries are
+    # what LoRA has to learn here (the mean training loss mixes tasks, so its trend says little)
+    ssum = [round(v["task_loss"]["ssum"], 3) for v in val]
+    assert ssum[-1] < 0.95 * ssum[0], ssum
     # the base was pretrained on this train split, so LoRA cannot lower the held-out loss much; it must
     # not wreck it either (a wrong label mask or a diverging lr shows up here)
     assert val[-1]["loss"] < 1.1 * val[0]["loss"], [round(v["loss"], 3) for v in val]
