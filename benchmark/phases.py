@@ -236,14 +236,18 @@ def save(state: RunState, train_summary: dict, eval_summary: dict | None, adapte
     return results
 
 
-def loss_trend(run_dir: Path, window: int = 5) -> tuple[float, float] | None:
-    """Mean training loss of the first and of the last `window` steps."""
+def validation_trend(run_dir: Path) -> str | None:
+    """The held-out loss of each task at the first and the last validation, as one line: under a
+    curriculum the mean training loss mixes different tasks early and late, so only this compares."""
     from benchmark.plots import read_log
 
-    losses = [r["loss"] for r in read_log(run_dir / "train_log.jsonl")[0] if r.get("loss") is not None]
-    if not losses:
+    val = [r for r in read_log(run_dir / "train_log.jsonl")[1] if r.get("task_loss")]
+    if not val:
         return None
-    return sum(losses[:window]) / len(losses[:window]), sum(losses[-window:]) / len(losses[-window:])
+    first, last = val[0], val[-1]
+    tasks = [t for t in first["task_loss"] if last["task_loss"].get(t) is not None]
+    pairs = ", ".join(f"{t} {first['task_loss'][t]:.3f} -> {last['task_loss'][t]:.3f}" for t in tasks)
+    return f"validation loss per task, step {first['step']} -> {last['step']}: {pairs}"
 
 
 def report(state: RunState, results: dict, train_summary: dict) -> str:
@@ -254,12 +258,12 @@ def report(state: RunState, results: dict, train_summary: dict) -> str:
         t: {**m, **({"per_dialect": results["breakdown"][t]["per_dialect_wer"]}
                     if "per_dialect_wer" in results["breakdown"].get(t, {}) else {})}
         for t, m in results["metrics"].items()}}
-    trend = loss_trend(state.run_dir)
+    trend = validation_trend(state.run_dir)
     eff, audio = results["efficiency"], results["audio"]
     lines = [f"\n== {results['model']['id']}  ({state.config['strategy']}, seed {state.config['train']['seed']}, "
              f"{train_summary['steps']} steps x batch {state.config['train']['batch_size']})", format_table(scores), ""]
     if trend:
-        lines.append(f"training loss: {trend[0]:.3f} (first 5 steps) -> {trend[1]:.3f} (last 5 steps)")
+        lines.append(trend)
     lines.append(f"train {eff['train_wall_s']:.1f} s, eval {eff['eval_wall_s']:.1f} s (RTFx {eff['rtfx']}); "
                  f"long audio (max {audio['max_audio_seconds']} s): evaluation truncated {audio['truncated']}, "
                  f"skipped {audio['skipped']}; training truncated {train_summary['audio']['truncated']}, "

@@ -103,7 +103,8 @@ def test_predictions_scores_and_results_are_valid(run):
     assert results["efficiency"]["train_wall_s"] > 0 and results["model"]["adapter"]["r"] == 16
     report = validate_file(out / "results.json", results_dir=None, keys_dir=None)  # a 4-per-task run: no key check
     assert not report.problems, report.problems
-    assert "wer" in stdout and "training loss:" in stdout and str(out) in stdout
+    assert "wer" in stdout and str(out) in stdout
+    assert "validation loss per task, step 0 -> 60: asr " in stdout and "ssum " in stdout
 
 
 def test_adapter_loads_onto_the_base_model(run):
