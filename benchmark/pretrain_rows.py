@@ -11,7 +11,7 @@ def train_rows(data_dir, max_seconds: float, extra_data=()) -> list[dict]:
     whose audio is at most `max_seconds` long, plus an ASR example for each other audio row."""
     from benchmark.rows import load_rows
 
-    rows = load_rows(data_dir, "train") + [r for extra in extra_data or () for r in load_rows(extra, "train")]
+    rows = load_rows(data_dir, "train") + [r for extra in extra_data for r in load_rows(extra, "train")]
     rows = [r for r in rows if float(r.get("duration") or 0.0) <= max_seconds and r.get("target")]
     return rows + transcription_rows(rows)
 
