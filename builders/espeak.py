@@ -12,7 +12,8 @@ there depends on the process's address-space layout, which ASLR randomizes on ev
 text gave 4 different WAVs in 9 runs. Each call therefore runs with address randomization off
 (``setarch -R``, the personality flag ADDR_NO_RANDOMIZE, for that process only) and a fixed minimal
 environment: the same 99.6 text then gives one WAV in 25 of 25 runs, whatever the caller's environment.
-Decimals are still spelled out (`speakable`), the known trigger.
+Decimals are still spelled out (`speakable`), the known trigger. A one-off different WAV was still
+seen on fresh machines, so every document is rendered twice and compared (`agreed_render`).
 """
 from __future__ import annotations
 
@@ -102,20 +103,43 @@ class EspeakTTS:
         return self.speak_ssml(f"<speak>{body}</speak>", voice)
 
     def speak_ssml(self, ssml: str, voice: Voice) -> tuple[np.ndarray, int]:
-        """Run espeak-ng on an SSML document (no text clean-up): ``(float32 samples, rate)``."""
+        """Run espeak-ng on an SSML document (no text clean-up): ``(float32 samples, rate)``.
+
+        Each document is rendered twice and the WAVs compared; on a mismatch a third render decides
+        (2 of 3), else it fails. See `agreed_render`."""
         command = [*self.prefix, self.executable, "-m", "-v", f"{self.language}+{voice.variant}",
                    "-p", str(voice.pitch), "-s", str(voice.rate), "--stdout", "--stdin"]
-        payload, text = ssml.encode("utf-8"), ssml
-        for attempt in range(1, ATTEMPTS + 1):  # rare, transient empty outputs on a loaded machine
-            result = subprocess.run(command, input=payload, capture_output=True, check=False, env=self.env)
+        return parse_wav(agreed_render(lambda: self._render(command, ssml), ssml))
+
+    def _render(self, command: list[str], ssml: str) -> bytes:
+        """One espeak-ng run's WAV bytes, retried on the rare, transient empty output of a loaded machine."""
+        for attempt in range(1, ATTEMPTS + 1):
+            result = subprocess.run(command, input=ssml.encode("utf-8"), capture_output=True, check=False,
+                                    env=self.env)
             problem = (f"exit status {result.returncode}" if result.returncode != 0
                        else None if result.stdout[:4] == b"RIFF" else f"{len(result.stdout)} bytes that are not WAV")
             if problem is None:
-                return parse_wav(result.stdout)
-            logger.warning("espeak-ng attempt %d/%d for %r: %s %s", attempt, ATTEMPTS, text[:40], problem,
+                return result.stdout
+            logger.warning("espeak-ng attempt %d/%d for %r: %s %s", attempt, ATTEMPTS, ssml[:40], problem,
                            result.stderr.decode(errors="replace").strip())
-        raise RuntimeError(f"espeak-ng failed {ATTEMPTS} times on {text[:40]!r}: {problem} "
+        raise RuntimeError(f"espeak-ng failed {ATTEMPTS} times on {ssml[:40]!r}: {problem} "
                            f"{result.stderr.decode(errors='replace').strip()}")
+
+
+def agreed_render(render, text: str) -> bytes:
+    """The output two of `render`'s runs agree on: two runs, and a third when they differ.
+
+    Even with a fixed layout, the first build on three fresh machines gave a different WAV for one clip
+    (doc-001-s01, from sample 1104 on) that no later render reproduced (240 runs); a second render
+    catches such a one-off."""
+    first, second = render(), render()
+    if first == second:
+        return first
+    third = render()
+    if third in (first, second):
+        logger.warning("espeak-ng gave two different WAVs for %r; kept the one a third run repeated", text[:40])
+        return third
+    raise RuntimeError(f"espeak-ng gave three different WAVs for {text[:40]!r}: its output is not reproducible here")
 
 
 @lru_cache(maxsize=1)
