@@ -48,9 +48,8 @@ def test_tiny_layer_applies_to_the_tiny_model_only():
             assert tiny[section][name] == value and tiny["sources"][f"{section}.{name}"] == "tiny.yaml"
     assert real["train"]["lr"] == pytest.approx(1e-4) and real["model"]["extra_trainable"] == []
     assert "tiny.yaml" not in real["sources"].values()
-    assert tiny["train"]["lr"] != real["train"]["lr"]
+    assert tiny["train"]["max_steps"] != real["train"]["max_steps"]
     # the command line wins over the tiny layer
-    assert load_config("hybrid", ["train.lr=5e-4"])["train"]["lr"] == pytest.approx(5e-4)
     assert load_config("hybrid", ["train.max_steps=3"])["train"]["max_steps"] == 3
 
 
@@ -89,7 +88,8 @@ def test_a_value_in_the_strategy_file_wins_over_tiny(configs):
     assert config["train"]["max_steps"] == 200 and config["sources"]["train.max_steps"] == "tiny.yaml"
     cli = load_config("hybrid", ["train.lr=1e-3"])  # the command line wins over every file
     assert cli["train"]["lr"] == pytest.approx(1e-3) and cli["sources"]["train.lr"] == "command line"
-    assert load_config("tpc")["train"]["lr"] == pytest.approx(2e-3)  # other strategies keep the tiny value
+    other = load_config("tpc")  # other strategies keep the lower layers' value
+    assert other["train"]["lr"] == pytest.approx(1e-4) and other["sources"]["train.lr"] == "base.yaml"
 
 
 def test_layer_order_base_tiny_strategy_config_command_line(configs, tmp_path):
@@ -138,11 +138,11 @@ def test_resolved_config_names_the_layer_of_each_value(tmp_path):
     text = save_config(config, tmp_path / "config.yaml").read_text(encoding="utf-8")
     sources = yaml.safe_load(text)["sources"]
     assert sources["train.max_steps"] == "command line" and sources["schedule.switch"] == "command line"
-    assert sources["train.lr"] == "tiny.yaml" and sources["lora.r"] == "base.yaml"
+    assert sources["train.val_every"] == "tiny.yaml" and sources["lora.r"] == "base.yaml"
     assert sources["schedule.tpc.replay"] == "hybrid.yaml"
     # loaded back (as --resume does), the recorded layers stay; new overrides are the command line's
     again = load_config("hybrid", ["train.keep_checkpoints=2"], path=tmp_path / "config.yaml")
-    assert again["sources"]["train.max_steps"] == "command line" and again["sources"]["train.lr"] == "tiny.yaml"
+    assert again["sources"]["train.max_steps"] == "command line" and again["sources"]["train.val_every"] == "tiny.yaml"
     assert again["sources"]["train.keep_checkpoints"] == "command line" and again["train"]["max_steps"] == 3
 
 
