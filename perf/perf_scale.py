@@ -80,7 +80,7 @@ def cpu_build(argv: list[str]) -> tuple[float, float]:
 
 def efficiency(work: Path, minutes: float, rounds: int) -> None:
     sources = make_corpus(work / "corpus", max(8, int(minutes * 60 / 30)), 30.0)
-    argv = ["--sources", str(sources), "--dataset-config", "multitask"]
+    argv = ["--sources", str(sources), "--dataset-config", "multitask", "--overwrite"]  # the rounds rebuild o1, o2
     rows = []
     for index in range(rounds):  # interleaved: each round's figures share the machine's load
         ceiling, workload = machine_ceiling(), workload_ceiling(sources.parent)
