@@ -71,3 +71,19 @@ def test_refuses_foreign_output_and_missing_data(mini_dataset, tmp_path, capsys)
     assert json.loads((tmp_path / "lead-1" / "results.json").read_text())["model"]["id"] == "my-org/model"
     assert main(["--data", str(tmp_path / "nowhere"), "--output-dir", str(tmp_path / "o")]) == 2
     assert capsys.readouterr().err.startswith("error: no test-*.parquet under")
+
+
+def test_cascade_lead2_joins_each_document_to_its_first_two_sentences():
+    """perf/eval_cascade_lead2.py on the committed hybrid entry: its reference side is the oracle baseline."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-m", "perf.eval_cascade_lead2"], cwd=root, capture_output=True,
+                          text=True, check=True)
+    heard, oracle = (float(x) for x in re.findall(r"ROUGE-L (\d\.\d+) over 26 documents", proc.stdout))
+    entry = json.loads((root / "leaderboards/results/baseline-lead-2-oracle-transcript.json").read_text())
+    assert oracle == pytest.approx(entry["metrics"]["ssum"]["rougeL"], abs=5e-5)
+    assert 0.0 < heard < oracle
