@@ -30,7 +30,8 @@ Two construction paths, both in `builders/`:
    code-switched sentence with the `mms` voice) is skipped and reported (`unspeakable_text`); every
    change is listed per item under `frontend` in `build_report.json`. Backends: `espeak` (espeak-ng, Arabic voice `ar`; speaker variety from voice variants
    `ar+m1 ... ar+f5` with per-speaker pitch and rate, chosen by a seeded hash of the example id;
-   deterministic; the default) and `mms` (transformers `VitsModel`, default checkpoint
+   deterministic: each document is rendered twice and the WAVs compared, a third render deciding a
+   mismatch, which espeak-ng gave once on the first build of each of four fresh machines; the default) and `mms` (transformers `VitsModel`, default checkpoint
    `facebook/mms-tts-ara`, any hub id or local path). Documents are spoken sentence by sentence with
    0.3 s pauses; the whole document is the `ssum` example and each sentence slice an `asr` example.
    Emotion utterances are rendered with clearly different prosody per emotion (SSML pitch level,
