@@ -3,7 +3,11 @@ baseline a valid (verified) leaderboard run, deterministic, never over a foreign
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -75,11 +79,6 @@ def test_refuses_foreign_output_and_missing_data(mini_dataset, tmp_path, capsys)
 
 def test_cascade_lead2_joins_each_document_to_its_first_two_sentences():
     """perf/eval_cascade_lead2.py on the committed hybrid entry: its reference side is the oracle baseline."""
-    import re
-    import subprocess
-    import sys
-    from pathlib import Path
-
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.run([sys.executable, "-m", "perf.eval_cascade_lead2"], cwd=root, capture_output=True,
                           text=True, check=True)
