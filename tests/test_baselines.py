@@ -86,3 +86,6 @@ def test_cascade_lead2_joins_each_document_to_its_first_two_sentences():
     entry = json.loads((root / "leaderboards/results/baseline-lead-2-oracle-transcript.json").read_text())
     assert oracle == pytest.approx(entry["metrics"]["ssum"]["rougeL"], abs=5e-5)
     assert 0.0 < heard < oracle
+    simulated = [float(x) for x in re.findall(r"WER \d\.\d: ROUGE-L (\d\.\d+)", proc.stdout)]
+    assert len(simulated) == 9 and simulated[0] == oracle  # no wrong words: the oracle itself
+    assert simulated == sorted(simulated, reverse=True)  # more wrong words, less overlap
