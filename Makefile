@@ -21,7 +21,7 @@ system-deps:
 # UV_FIND_LINKS. Where uv cannot install (say, an index only pip is configured for), pip does.
 export UV_FIND_LINKS ?= $(PIP_FIND_LINKS)
 REQUIREMENTS := torch==2.13.0 -e '.[dev,audio,ray]'
-# The corpus renders its speech on every core (the same bytes with any count: the fingerprint is 5283d3e4...).
+# The corpus renders its speech on every core (the built bytes do not depend on the count).
 BUILD_CORPUS := $(PY) -m builders.build --output-dir aramega-ssum --num-proc $(shell nproc 2>/dev/null || echo 1)
 
 $(STAMP): pyproject.toml
