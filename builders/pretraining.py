@@ -11,7 +11,10 @@ memorizing useless, so the model has to listen. Each utterance is one of:
 - ASR: 4-12 words of the train rows' transcriptions, half of the time a run of consecutive words
   (across sentence ends), else words drawn in a random order;
 - dialect: the first half of one train sentence of a dialect joined to the second half of another of
-  the same dialect (its dialect words kept), labelled with that dialect.
+  the same dialect (its dialect words kept), labelled with that dialect;
+- with --novel-share, ASR of made-up words: each the start of one train word spliced to the end of
+  another (``novel_word``). Test sentences are full of words the train split never says; a model
+  that only ever hears train words learns to write train words, not to spell what it hears.
 
 Spoken by espeak-ng (neutral prosody) with a voice keyed by the new id. Only the train split is read,
 so nothing of validation or test leaks. The output is a dataset folder (config ``multitask``, split
@@ -56,16 +59,27 @@ def train_sentences(data_dir) -> tuple[list[str], dict[str, list[str]]]:
     return texts, {k: v for k, v in joinable.items() if len(v) >= 2}  # a join needs two sentences
 
 
+def novel_word(words: list[str], rng: random.Random) -> str:
+    """A made-up word: the start of one train word (at least one letter) and the end of another."""
+    first, second = rng.choice(words), rng.choice(words)
+    return first[:rng.randint(1, max(1, len(first) - 1))] + second[rng.randint(1, max(1, len(second) - 1)):]
+
+
 def utterances(texts: list[str], by_dialect: dict[str, list[str]], count: int, seed: int, *,
-               words_range: tuple[int, int] = WORDS, dialect_share: float = DIALECT_SHARE) -> list[dict]:
-    """`count` new (id, task, text, label) records, deterministic from `seed`; ASR ones of
-    `words_range` words, a `dialect_share` of them dialect joins."""
+               words_range: tuple[int, int] = WORDS, dialect_share: float = DIALECT_SHARE,
+               novel_share: float = 0.0) -> list[dict]:
+    """`count` new (id, task, text, label) records, deterministic from `seed`: a `novel_share` of
+    made-up words, then a `dialect_share` of dialect joins, the rest ASR of `words_range` train words."""
     rng = random.Random(seed)
     words = [w for t in texts for w in t.split()]
+    spliceable = [w for w in words if len(w) >= 2 and w.isalpha()]
     out = []
     for index in range(count):
         uid = f"pre-{seed}-{index:05d}"
-        if by_dialect and rng.random() < dialect_share:
+        if novel_share and rng.random() < novel_share:
+            text = " ".join(novel_word(spliceable, rng) for _ in range(rng.randint(*words_range)))
+            out.append({"id": f"{uid}-novel-asr", "task": "asr", "text": text, "label": None})
+        elif by_dialect and rng.random() < dialect_share:
             dialect = rng.choice(sorted(by_dialect))
             first, second = (s.split() for s in rng.sample(by_dialect[dialect], 2))
             text = " ".join(first[:max(1, len(first) // 2)] + second[len(second) // 2:])
@@ -94,13 +108,14 @@ def speak(record: dict, tts, seed: int) -> dict:
 
 
 def write(data_dir, output: Path, *, count: int, seed: int, workers: int, overwrite: bool = False,
-          words_range: tuple[int, int] = WORDS, dialect_share: float = DIALECT_SHARE) -> dict:
+          words_range: tuple[int, int] = WORDS, dialect_share: float = DIALECT_SHARE, novel_share: float = 0.0) -> dict:
     """Synthesize the utterances into `output` (multitask/train); returns the summary written to MARKER."""
     from builders.espeak import EspeakTTS
     from builders.writer import DatasetWriter
 
     texts, by_dialect = train_sentences(data_dir)
-    records = utterances(texts, by_dialect, count, seed, words_range=words_range, dialect_share=dialect_share)
+    records = utterances(texts, by_dialect, count, seed, words_range=words_range, dialect_share=dialect_share,
+                         novel_share=novel_share)
     tts = EspeakTTS()
     with staged_output(output, MARKER, tool="builders.pretraining", overwrite=overwrite) as tmp:
         writer = DatasetWriter(tmp, ("multitask",), ("train",))
@@ -111,7 +126,7 @@ def write(data_dir, output: Path, *, count: int, seed: int, workers: int, overwr
         writer.close()
         tasks = {t: sum(r["task"] == t for r in records) for t in ("asr", "dialect")}
         summary = {"data": str(data_dir), "utterances": count, "seed": seed, "tasks": tasks,
-                   "words": list(words_range), "dialect_share": dialect_share,
+                   "words": list(words_range), "dialect_share": dialect_share, "novel_share": novel_share,
                    "train_sentences": len(texts)}
         (tmp / MARKER).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     return summary
@@ -127,13 +142,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--words", type=int, nargs=2, default=list(WORDS), metavar=("MIN", "MAX"),
                    help="words in an ASR utterance (news sentences run 20-40)")
     p.add_argument("--dialect-share", type=float, default=DIALECT_SHARE, help="share of dialect joins (0-1)")
+    p.add_argument("--novel-share", type=float, default=0.0,
+                   help="share of the utterances made of made-up words (train words spliced), for spelling (0-1)")
     p.add_argument("--workers", type=int, default=2, help="espeak-ng processes at a time")
     add_common(p)
     args = p.parse_args(argv)
     if args.utterances < 1 or args.workers < 1:
         p.error("--utterances and --workers must be >= 1")
-    if not 1 <= args.words[0] <= args.words[1] or not 0 <= args.dialect_share <= 1:
-        p.error("--words needs 1 <= MIN <= MAX and --dialect-share a value in [0, 1]")
+    if not 1 <= args.words[0] <= args.words[1] or not 0 <= args.dialect_share <= 1 or not 0 <= args.novel_share <= 1:
+        p.error("--words needs 1 <= MIN <= MAX, --dialect-share and --novel-share a value in [0, 1]")
     return args
 
 
@@ -144,7 +161,7 @@ def main(argv=None) -> int:
     setup_logging(args)
     print(json.dumps(write(args.data, args.output_dir, count=args.utterances, seed=args.seed,
                            workers=args.workers, overwrite=args.overwrite, words_range=tuple(args.words),
-                           dialect_share=args.dialect_share)))
+                           dialect_share=args.dialect_share, novel_share=args.novel_share)))
     return 0
 
 

@@ -67,3 +67,25 @@ def test_bad_word_range_is_one_error_line(embedded_dataset, tmp_path, capsys):
         main(["--data", str(embedded_dataset), "--output-dir", str(tmp_path / "x"), "--words", "9", "4"])
     assert exit_.value.code == 2
     assert "--words" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
+def test_made_up_words_are_spliced_from_train_words_and_never_test_sentences(embedded_dataset, tmp_path):
+    import random
+
+    from builders.pretraining import novel_word
+
+    texts, _ = train_sentences(embedded_dataset)
+    words = [w for t in texts for w in t.split() if len(w) >= 2 and w.isalpha()]
+    rng = random.Random(0)
+    made = [novel_word(words, rng) for _ in range(200)]
+    starts = {w[:k] for w in words for k in range(1, len(w) + 1)}
+    ends = {w[k:] for w in words for k in range(1, len(w))}
+    assert all(any(m[:i] in starts and m[i:] in ends for i in range(1, len(m))) for m in made)
+    assert sum(m not in set(words) for m in made) > 150  # mostly words the train split never says
+    out = tmp_path / "novel"
+    assert main(["--data", str(embedded_dataset), "--output-dir", str(out), "--utterances", "6",
+                 "--dialect-share", "0", "--novel-share", "1", "-q"]) == 0
+    rows = _rows(out)
+    assert all(r["id"].endswith("-novel-asr") and r["task"] == "asr" and r["target"] == r["transcription"] for r in rows)
+    assert not set(words) >= {w for r in rows for w in r["transcription"].split()}
+
