@@ -132,7 +132,7 @@ def initial_model(rows: list[dict], *, seed: int, size: dict, init_from=None):
 
 def pretrain(data_dir, output: Path, *, steps: int, batch: int, lr: float, seed: int, size: dict,
              max_seconds: float, threads: int, extra_data=(), ctc_weight: float = 0.0,
-             init_from=None, command: str = "") -> dict:
+             init_from=None, freeze_audio_tower: bool = False, command: str = "") -> dict:
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)
     random.seed(seed)
@@ -141,6 +141,8 @@ def pretrain(data_dir, output: Path, *, steps: int, batch: int, lr: float, seed:
     model, processor, earlier = initial_model(rows, seed=seed, size=size, init_from=init_from)
     if earlier is not None:
         size = earlier["size"]
+    if freeze_audio_tower:  # keep the hearing it has; only the language model learns
+        model.model.audio_tower.requires_grad_(False)
     model.train()
     ctc = (AudioCTC(model, [r["transcription"] for r in rows if r.get("transcription")]), ctc_weight) if ctc_weight else None
     params = [p for p in model.parameters() if p.requires_grad] + (list(ctc[0].parameters()) if ctc else [])
@@ -163,7 +165,8 @@ def pretrain(data_dir, output: Path, *, steps: int, batch: int, lr: float, seed:
             logger.info("step %d loss %.3f per task %s (%.0f s)", step, float(loss.detach()), tasks, time.perf_counter() - start)
     model.eval()
     info = {"command": command, "steps": steps, "batch": batch, "lr": lr, "seed": seed, "size": size, "max_seconds": max_seconds,
-            "ctc_weight": ctc_weight, **({"init": earlier} if earlier is not None else {}),
+            "ctc_weight": ctc_weight, "freeze_audio_tower": freeze_audio_tower,
+            **({"init": earlier} if earlier is not None else {}),
             "train_rows": len(rows), "wall_s": round(time.perf_counter() - start, 1), "curve": curve}
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
@@ -202,6 +205,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max-audio-seconds", type=float, default=12.0, help="skip longer train clips")
     p.add_argument("--ctc-weight", type=float, default=1.0,
                    help="weight of an auxiliary CTC loss on the audio tower's frames (benchmark.audio_ctc); 0 = none")
+    p.add_argument("--freeze-audio-tower", action="store_true",
+                   help="train the language model only (with --init-from: the tower already hears)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (tiny matmuls: 1 is fastest)")
     p.add_argument("--init-from", type=Path, default=None,
                    help="continue from an earlier base of this tool (its weights and tokenizer; the size flags are ignored)")
@@ -228,7 +233,7 @@ def main(argv=None) -> int:
     info = pretrain(args.data, args.output_dir, steps=args.max_steps, batch=args.batch, lr=args.lr, seed=args.seed,
                     size=size, max_seconds=args.max_audio_seconds, threads=args.threads, extra_data=args.extra_data,
                     ctc_weight=args.ctc_weight, init_from=args.init_from,
-                    command=command_line(argv))
+                    freeze_audio_tower=args.freeze_audio_tower, command=command_line(argv))
     print(json.dumps({k: v for k, v in info.items() if k != "curve"}))
     return 0
 

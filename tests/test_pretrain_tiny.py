@@ -71,3 +71,19 @@ def test_continuing_from_a_folder_this_tool_did_not_write_is_one_error_line(tmp_
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "pretrain.json" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_a_frozen_audio_tower_keeps_its_weights_while_the_language_model_learns(embedded_dataset, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    common = ["--data", str(embedded_dataset), "--batch", "2", "--hidden", "64", "--threads", "1"]
+    assert main([*common, "--max-steps", "2", "--output-dir", str(tmp_path / "first")]) == 0
+    more = [*common, "--max-steps", "2", "--init-from", str(tmp_path / "first"), "--freeze-audio-tower", "--ctc-weight", "0"]
+    assert main([*more, "--output-dir", str(tmp_path / "frozen")]) == 0
+    info = json.loads((tmp_path / "frozen" / "pretrain.json").read_text(encoding="utf-8"))
+    assert info["freeze_audio_tower"] and not info["init"]["freeze_audio_tower"]
+    old, new = load_file(tmp_path / "first" / "model.safetensors"), load_file(tmp_path / "frozen" / "model.safetensors")
+    tower = [k for k in old if "audio_tower" in k]
+    assert tower and all(torch.equal(old[k], new[k]) for k in tower)
+    assert not all(torch.equal(old[k], new[k]) for k in old if k.startswith("model.layers."))
