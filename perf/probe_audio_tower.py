@@ -14,17 +14,20 @@ extraction would reach from the tower's hearing, were the LM to write down what 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
-import torch
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `make perf` runs it as a file
 
-from aramega_ssum.metrics import error_counts
-from aramega_ssum.predictions import read_predictions
-from benchmark.audio_ctc import AudioCTC
-from benchmark.prompting import build_training_batch
-from benchmark.rows import load_rows
-from perf.eval_cascade_lead2 import lead2_pairs, rouge_l
+import torch  # noqa: E402
+
+from aramega_ssum.metrics import error_counts  # noqa: E402
+from aramega_ssum.predictions import read_predictions  # noqa: E402
+from benchmark.audio_ctc import AudioCTC  # noqa: E402
+from benchmark.prompting import build_training_batch  # noqa: E402
+from benchmark.rows import load_rows  # noqa: E402
+from perf.eval_cascade_lead2 import lead2_pairs, rouge_l  # noqa: E402
 
 ENTRY = Path(__file__).resolve().parents[1] / "leaderboards/results/embedded-hybrid/predictions.jsonl"
 
