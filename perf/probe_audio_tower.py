@@ -128,7 +128,8 @@ def main(argv=None) -> int:
     result = probe_errors(model, processor, train, test, epochs=args.epochs, seed=args.seed)
     print(f"probe: {len(train)} train clips, {args.epochs} epochs, CTC loss {result['losses'][0]:.3f} -> "
           f"{result['losses'][-1]:.3f} ({time.perf_counter() - start:.0f} s); train CER {result['train_cer']:.3f}")
-    thinker = {r["id"]: r["prediction"] for r in read_predictions(args.predictions)}
+    run = read_predictions(args.predictions)
+    thinker = {r["id"]: r["prediction"] for r in run}
     ours, theirs = by_kind(test, result["heard"]), by_kind(test, [thinker.get(r["id"], "") for r in test])
     print(f"{'test ASR clips':<22}{'n':>5}{'probe CER':>11}{'probe WER':>11}{'thinker CER':>13}{'thinker WER':>13}")
     for name in ours:
@@ -140,7 +141,7 @@ def main(argv=None) -> int:
     records += [{"id": r["id"], "task": "ssum", "reference": r["target"]} for r in load_rows(args.data, "test") if r["task"] == "ssum"]
     references, heard, oracle = lead2_pairs(records)
     print(f"Lead-2 as ssum, ROUGE-L over {len(references)} test documents: of the probe's transcripts "
-          f"{rouge_l(references, heard):.4f}, of the thinker's {rouge_l(references, lead2_pairs(read_predictions(args.predictions))[1]):.4f}, "
+          f"{rouge_l(references, heard):.4f}, of the thinker's {rouge_l(*lead2_pairs(run)[:2]):.4f}, "
           f"of the reference transcripts {rouge_l(references, oracle):.4f}")
     return 0
 

@@ -69,7 +69,7 @@ def test_bad_word_range_is_one_error_line(embedded_dataset, tmp_path, capsys):
     assert "--words" in capsys.readouterr().err and not (tmp_path / "x").exists()
 
 
-def test_made_up_words_are_spliced_from_train_words_and_never_test_sentences(embedded_dataset, tmp_path):
+def test_made_up_words_are_spliced_from_train_words(embedded_dataset, tmp_path):
     import random
 
     from builders.pretraining import novel_word
@@ -88,4 +88,3 @@ def test_made_up_words_are_spliced_from_train_words_and_never_test_sentences(emb
     rows = _rows(out)
     assert all(r["id"].endswith("-novel-asr") and r["task"] == "asr" and r["target"] == r["transcription"] for r in rows)
     assert not set(words) >= {w for r in rows for w in r["transcription"].split()}
-
